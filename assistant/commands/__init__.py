@@ -1,0 +1,1 @@
+"""Subcommands of the ``assistant`` CLI, one module each (discovered by ``assistant.cli``)."""

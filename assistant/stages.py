@@ -1,0 +1,94 @@
+"""Typed values passed between pipeline stages.
+
+Vosk result -> ``Transcript`` -> ``IntentMatch`` -> ``Answer`` -> voice. Each stage can be
+tested alone by building its input by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """One n-best hypothesis from the recogniser."""
+
+    text: str
+    """Recognised words, lower case."""
+
+    confidence: float
+    """Recogniser confidence, 0..1 (Vosk's n-best score mapped to 0..1)."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word with timing."""
+
+    word: str
+    start: float
+    """Start time in seconds from the beginning of the audio."""
+    end: float
+    conf: float
+    """Vosk's per-word confidence, 0..1."""
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What the recogniser heard (or what the user typed)."""
+
+    text: str
+    """Best hypothesis, lower case, no punctuation."""
+
+    confidence: float = 1.0
+    """Overall confidence, 0..1; typed text is 1.0."""
+
+    words: tuple[Word, ...] = ()
+    """Word timings and confidences, when the recogniser gives them."""
+
+    alternatives: tuple[Alternative, ...] = ()
+    """Other hypotheses, best first (may include ``text`` itself)."""
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    """The matcher's verdict on one utterance."""
+
+    intent: str | None
+    """Intent or answer id, or None when nothing in scope matched."""
+
+    confidence: float
+    """0..1: 1.0 for an exact template match, lower for fuzzy matches."""
+
+    slots: dict[str, str] = field(default_factory=dict)
+    """Slot values, e.g. ``{"topic": "caffeine"}``."""
+
+    method: str = "none"
+    """How it matched: exact, fuzzy, none (for logs and benchmarks)."""
+
+    text: str = ""
+    """The normalised text that was matched."""
+
+    runner_up: str | None = None
+    """Second-best intent when it was close (used to ask back on near ties)."""
+
+    runner_up_confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says back for one turn."""
+
+    text: str
+    """The spoken answer, in plain sentences."""
+
+    intent: str | None
+    """The intent that produced it (None when not understood or out of scope)."""
+
+    confidence: float
+    """Confidence of the match behind it, 0..1."""
+
+    kind: str = "answer"
+    """answer, safety, emergency, clarify, decline, not_understood, control."""
+
+    action: str | None = None
+    """Side effect for the shell: stop, end, slower, faster, louder, quieter, normal_speed."""
