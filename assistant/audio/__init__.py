@@ -1,0 +1,1 @@
+"""Audio adapters around sounddevice: devices, microphone stream, playback, earcons."""

@@ -1,0 +1,1 @@
+"""Speech adapters: Vosk recognition in, pyttsx3 synthesis out."""

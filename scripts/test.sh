@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# One command to set up everything (system packages included) and run all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ASSISTANT_EXTRAS=test bash scripts/setup.sh
+.venv/bin/ruff check assistant tests bench
+.venv/bin/python -m pytest "$@"

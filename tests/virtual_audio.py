@@ -1,0 +1,190 @@
+"""Real virtual audio devices for tests: a PulseAudio daemon with a fifo microphone and a null
+speaker (see ../shared/DESIGN.md). Nothing here is mocked: PortAudio, via sounddevice, talks to
+PulseAudio exactly as it would to a laptop's sound card.
+
+Use the ``virtual_audio`` session fixture (tests/conftest.py); it skips with a reason where
+PulseAudio is not installed (``.ci/run`` installs it, so CI never skips).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import wave
+from pathlib import Path
+
+RATE = 16_000
+CHUNK_SECONDS = 0.1
+
+
+def _run(cmd: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, env=env, check=check, capture_output=True, text=True, timeout=30)
+
+
+class VirtualAudio:
+    """A running PulseAudio with source ``mic`` (fed from a fifo) and sink ``spk``."""
+
+    def __init__(self) -> None:
+        self.runtime_dir = Path(tempfile.mkdtemp(prefix="pa-test-"))
+        self.fifo = self.runtime_dir / "mic.fifo"
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(self.runtime_dir)}
+        self.env.pop("PULSE_SERVER", None)
+        self._mic_module: str | None = None
+        self._fifo_fd: int | None = None
+        self._feeder: threading.Thread | None = None
+        self._stop_feeding = threading.Event()
+        self._queue: list[bytes] = []
+        self._lock = threading.Lock()
+        self.last_speech_written: float | None = None
+        """time.monotonic() when the last queued speech sample went into the fifo."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        _run(
+            [
+                "pulseaudio", "-D", "--exit-idle-time=-1", "-n",
+                "--load=module-native-protocol-unix",
+                "--load=module-null-sink sink_name=spk",
+            ],
+            self.env,
+        )
+        for _ in range(50):
+            if _run(["pactl", "info"], self.env, check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        self.load_mic()
+        _run(["pactl", "set-default-sink", "spk"], self.env)
+        os.environ["XDG_RUNTIME_DIR"] = str(self.runtime_dir)
+
+    def stop(self) -> None:
+        self._stop_feeding.set()
+        if self._feeder is not None:
+            self._feeder.join(timeout=2)
+        if self._fifo_fd is not None:
+            os.close(self._fifo_fd)
+            self._fifo_fd = None
+        _run(["pulseaudio", "--kill"], self.env, check=False)
+        shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    # -- microphone ------------------------------------------------------------------------
+    def load_mic(self) -> None:
+        """(Re)create the fifo microphone and start feeding silence into it."""
+        if self.fifo.exists():
+            self.fifo.unlink()
+        result = _run(
+            [
+                "pactl", "load-module", "module-pipe-source", "source_name=mic",
+                f"file={self.fifo}", "format=s16le", f"rate={RATE}", "channels=1",
+            ],
+            self.env,
+        )
+        self._mic_module = result.stdout.strip()
+        _run(["pactl", "set-default-source", "mic"], self.env)
+        self._fifo_fd = os.open(self.fifo, os.O_RDWR)
+        self._stop_feeding.clear()
+        self._feeder = threading.Thread(target=self._feed_loop, name="mic-feeder", daemon=True)
+        self._feeder.start()
+
+    def unload_mic(self) -> None:
+        """Remove the microphone as if it were unplugged."""
+        self._stop_feeding.set()
+        if self._feeder is not None:
+            self._feeder.join(timeout=2)
+        if self._mic_module:
+            _run(["pactl", "unload-module", self._mic_module], self.env, check=False)
+            self._mic_module = None
+        if self._fifo_fd is not None:
+            os.close(self._fifo_fd)
+            self._fifo_fd = None
+
+    def _feed_loop(self) -> None:
+        """Write 0.1 s chunks in real time: queued speech first, else silence."""
+        chunk_bytes = int(RATE * CHUNK_SECONDS) * 2
+        silence = b"\x00" * chunk_bytes
+        next_time = time.monotonic()
+        while not self._stop_feeding.is_set():
+            with self._lock:
+                data = self._queue.pop(0) if self._queue else None
+                was_last = data is not None and not self._queue
+            try:
+                os.write(self._fifo_fd, data if data is not None else silence)
+            except OSError:
+                return
+            if was_last:
+                self.last_speech_written = time.monotonic()
+            next_time += CHUNK_SECONDS
+            time.sleep(max(0.0, next_time - time.monotonic()))
+
+    def say_pcm(self, pcm: bytes) -> None:
+        """Queue 16 kHz mono s16le audio to be spoken into the microphone in real time."""
+        chunk_bytes = int(RATE * CHUNK_SECONDS) * 2
+        pcm = pcm + b"\x00" * (-len(pcm) % chunk_bytes)
+        with self._lock:
+            self._queue.extend(pcm[i : i + chunk_bytes] for i in range(0, len(pcm), chunk_bytes))
+
+    def say_wav(self, path: Path) -> None:
+        self.say_pcm(read_wav_16k_mono(path))
+
+    def speaking(self) -> bool:
+        with self._lock:
+            return bool(self._queue)
+
+    # -- speaker ---------------------------------------------------------------------------
+    def record_speaker(self, out: Path) -> subprocess.Popen:
+        """Start recording what is played on ``spk``; terminate() the process to finish."""
+        return subprocess.Popen(
+            ["parecord", "-d", "spk.monitor", "--file-format=wav", "--rate=16000",
+             "--channels=1", "--format=s16le", str(out)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+
+def read_wav_16k_mono(path: Path) -> bytes:
+    """Read a 16-bit WAV and return 16 kHz mono PCM (resampled with sox if needed)."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getframerate() == RATE and wav.getnchannels() == 1 and wav.getsampwidth() == 2:
+            return wav.readframes(wav.getnframes())
+    converted = Path(tempfile.mkstemp(suffix=".wav")[1])
+    try:
+        subprocess.run(
+            ["sox", str(path), "-r", str(RATE), "-c", "1", "-b", "16", str(converted)],
+            check=True, capture_output=True,
+        )
+        with wave.open(str(converted), "rb") as wav:
+            return wav.readframes(wav.getnframes())
+    finally:
+        converted.unlink(missing_ok=True)
+
+
+def espeak_wav(text: str, out: Path, voice: str = "ko") -> Path:
+    """Synthesise ``text`` with espeak-ng into ``out`` (22 050 Hz WAV)."""
+    subprocess.run(["espeak-ng", "-v", voice, "-w", str(out), text], check=True,
+                   capture_output=True)
+    return out
+
+
+def wav_rms(path: Path) -> tuple[float, float]:
+    """(duration in seconds, RMS level 0..1) of a 16-bit WAV."""
+    import array
+
+    with wave.open(str(path), "rb") as wav:
+        frames = wav.readframes(wav.getnframes())
+        duration = wav.getnframes() / float(wav.getframerate() or 1)
+    samples = array.array("h", frames[: len(frames) - len(frames) % 2])
+    if not samples:
+        return duration, 0.0
+    mean_square = sum(s * s for s in samples) / len(samples)
+    return duration, (mean_square**0.5) / 32768.0
+
+
+def available() -> str | None:
+    """None when the virtual devices can run here, else the reason they cannot."""
+    for tool in ("pulseaudio", "pactl", "parecord", "espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (apt-get install pulseaudio pulseaudio-utils " \
+                   "espeak-ng sox; .ci/run does this)"
+    return None
