@@ -1,0 +1,484 @@
+"""Load and validate intent YAML (hassil's file format) into matcher-ready data.
+
+Every problem becomes a ``DataError`` naming file, line and what is wrong; ``load_intents``
+collects them all and raises ``DataErrors`` so ``assistant check`` can list every one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hassil.expression import Expression, ListReference, RuleReference, Sequence
+from hassil.parse_expression import parse_sentence
+
+from assistant.errors import DataError, DataErrors
+from assistant.nlu.templates import Expansion, Grammar
+from assistant.nlu.text import stem, words
+from assistant.yamlfile import LineDict, line_of, load_yaml
+
+LOG = logging.getLogger("assistant.nlu")
+
+TOPIC_SLOT = "topic"
+"""An intent whose match carries this slot answers with the slot's value (``about_topic``)."""
+
+SOUNDS_LIKE_KEY = "sounds_like"
+_HASSIL_KEYS = {"language", "intents", "lists", "expansion_rules", "skip_words", "settings"}
+_DATA_KEYS = {"sentences", "slots", "metadata", "response", "requires_context",
+              "excludes_context", "expansion_rules", "lists", "required_keywords"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+@dataclass(frozen=True)
+class Template:
+    """One sentence template and where it was written."""
+
+    intent: str
+    source: str
+    """The template text as written in the YAML file."""
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled template: regex over normalised tokens plus its slot groups."""
+
+    regex: re.Pattern[str]
+    groups: dict[str, str]
+    """regex group name -> slot list name"""
+    template: Template
+
+
+@dataclass
+class IntentSet:
+    """Everything the matcher needs, built once at load."""
+
+    language: str
+    intents: list[str]
+    """Intent names in file order."""
+    templates: list[Template]
+    patterns: dict[str, list[Pattern]]
+    """intent -> compiled templates"""
+    examples: list[tuple[Template, Expansion]]
+    """Sampled sentences per template (for fuzzy matching)."""
+    grammar: Grammar
+    skip_phrases: list[tuple[str, ...]]
+    """Stemmed word sequences dropped before matching, longest first."""
+    sounds_like: dict[tuple[str, ...], tuple[str, ...]]
+    """Heard words -> the words we meant, longest heard phrase first."""
+    files: list[Path] = field(default_factory=list)
+
+    def normalize(self, text: str) -> list[str]:
+        """Utterance -> stemmed tokens: sounds-like fixes, skip words removed."""
+        heard = join_spelled_letters(words(text))
+        return drop_skip_words(
+            [stem(w) for w in apply_sounds_like(heard, self.sounds_like)],
+            self.skip_phrases,
+        )
+
+    def list_values(self, list_name: str) -> dict[str, str]:
+        return self.grammar.list_values(list_name)
+
+
+def join_spelled_letters(heard: list[str]) -> list[str]:
+    """Recognisers spell acronyms as letters: "a l s" -> "als", "b f s" -> "bfs"."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*heard, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) >= 2:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if word:
+            out.append(word)
+    return out
+
+
+def apply_sounds_like(
+    heard: list[str], table: dict[tuple[str, ...], tuple[str, ...]]
+) -> list[str]:
+    """Replace misheard phrases, longest match first, left to right."""
+    if not table:
+        return heard
+    max_len = max(len(k) for k in table)
+    out: list[str] = []
+    i = 0
+    while i < len(heard):
+        for size in range(min(max_len, len(heard) - i), 0, -1):
+            replacement = table.get(tuple(heard[i : i + size]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += size
+                break
+        else:
+            out.append(heard[i])
+            i += 1
+    return out
+
+
+def drop_skip_words(toks: list[str], phrases: list[tuple[str, ...]]) -> list[str]:
+    """Remove filler words and phrases ("um", "you know")."""
+    if not phrases:
+        return toks
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        for phrase in phrases:
+            if tuple(toks[i : i + len(phrase)]) == phrase:
+                i += len(phrase)
+                break
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
+# -- loading -------------------------------------------------------------------------------
+def intent_files(directory: Path) -> list[Path]:
+    """The YAML files of an intents folder, sorted; errors if none or unreadable."""
+    if not directory.exists():
+        raise DataError(directory, None, "intents folder not found")
+    if not directory.is_dir():
+        raise DataError(directory, None, "is not a folder (--intents expects a folder of YAML)")
+    try:
+        files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    except OSError as exc:
+        raise DataError(directory, None, f"cannot list folder: {exc.strerror or exc}") from None
+    if not files:
+        raise DataError(directory, None, "no .yaml files in the intents folder")
+    return files
+
+
+def load_intents(directory: Path | str) -> IntentSet:
+    """Load every YAML file in ``directory``; raise DataErrors listing all problems."""
+    directory = Path(directory)
+    builder = _Builder()
+    for path in intent_files(directory):
+        builder.add_file(path)
+    return builder.finish()
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.errors: list[DataError] = []
+        self.language: str | None = None
+        self.intent_defs: dict[str, tuple[Path, LineDict | Any, int]] = {}
+        self.rule_defs: dict[str, tuple[Path, int, str]] = {}
+        self.list_defs: dict[str, tuple[Path, int, Any]] = {}
+        self.skip_words: list[str] = []
+        self.sounds_like: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.files: list[Path] = []
+
+    def error(self, path: Path, line: int | None, message: str) -> None:
+        self.errors.append(DataError(path, line, message))
+
+    # -- per file --------------------------------------------------------------------------
+    def add_file(self, path: Path) -> None:
+        try:
+            doc = load_yaml(path)
+        except DataError as exc:
+            self.errors.append(exc)
+            return
+        self.files.append(path)
+        if doc is None:
+            self.error(path, 1, "file is empty")
+            return
+        if not isinstance(doc, dict):
+            self.error(path, line_of(doc, 0) or 1, "top level must be a mapping of keys")
+            return
+        if SOUNDS_LIKE_KEY in doc:
+            self._add_sounds_like(path, doc)
+            return
+        for key in doc:
+            if key not in _HASSIL_KEYS:
+                self.error(path, line_of(doc, key), f"unknown top-level key {key!r} "
+                           f"(expected one of: {', '.join(sorted(_HASSIL_KEYS))})")
+        language = doc.get("language")
+        if not isinstance(language, str) or not language:
+            self.error(path, line_of(doc, "language") or 1, "missing 'language' (e.g. language: en)")
+        elif self.language is None:
+            self.language = language
+        elif language != self.language:
+            self.error(path, line_of(doc, "language"),
+                       f"language {language!r} differs from {self.language!r} in other files")
+        self._add_skip_words(path, doc)
+        self._add_named(path, doc, "expansion_rules", self.rule_defs, self._check_rule)
+        self._add_named(path, doc, "lists", self.list_defs, self._check_list)
+        self._add_intents(path, doc)
+
+    def _add_skip_words(self, path: Path, doc: dict) -> None:
+        skip = doc.get("skip_words", [])
+        if not isinstance(skip, list):
+            self.error(path, line_of(doc, "skip_words"), "'skip_words' must be a list of words")
+            return
+        for i, word in enumerate(skip):
+            if not isinstance(word, str) or not word.strip():
+                self.error(path, line_of(skip, i), "skip word must be non-empty text")
+            else:
+                self.skip_words.append(word)
+
+    def _add_named(self, path, doc, key, table, check) -> None:
+        section = doc.get(key)
+        if section is None:
+            return
+        if not isinstance(section, dict):
+            self.error(path, line_of(doc, key), f"'{key}' must be a mapping of names")
+            return
+        for name, body in section.items():
+            line = line_of(section, name)
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.error(path, line, f"bad name {name!r} in '{key}'")
+                continue
+            if name in table:
+                other_path, other_line, _ = table[name]
+                self.error(path, line, f"'{name}' in '{key}' is already defined at "
+                           f"{other_path}:{other_line}")
+                continue
+            if check(path, line, name, body):
+                table[name] = (path, line, body)
+
+    def _check_rule(self, path: Path, line: int | None, name: str, body: Any) -> bool:
+        if not isinstance(body, str) or not body.strip():
+            self.error(path, line, f"expansion rule <{name}> must be a template string")
+            return False
+        return True
+
+    def _check_list(self, path: Path, line: int | None, name: str, body: Any) -> bool:
+        if not isinstance(body, dict) or "values" not in body:
+            self.error(path, line, f"list {{{name}}} needs 'values:' (only value lists are "
+                       "supported; range and wildcard lists are not)")
+            return False
+        values = body["values"]
+        if not isinstance(values, list) or not values:
+            self.error(path, line_of(body, "values"), f"list {{{name}}}: 'values' must be a "
+                       "non-empty list")
+            return False
+        ok = True
+        for i, value in enumerate(values):
+            vline = line_of(values, i)
+            if isinstance(value, str) and value.strip():
+                continue
+            if isinstance(value, dict):
+                text_in, out = value.get("in"), value.get("out")
+                extra = set(value) - {"in", "out", "context", "metadata"}
+                if not isinstance(text_in, str) or not text_in.strip():
+                    self.error(path, vline, f"list {{{name}}} value needs 'in:' text")
+                    ok = False
+                elif not isinstance(out, (str, int, float)):
+                    self.error(path, vline, f"list {{{name}}} value needs 'out:' value")
+                    ok = False
+                elif extra:
+                    self.error(path, vline, f"list {{{name}}} value has unknown keys: "
+                               f"{', '.join(sorted(map(str, extra)))}")
+                    ok = False
+                continue
+            self.error(path, vline, f"list {{{name}}} value must be text or in/out")
+            ok = False
+        return ok
+
+    def _add_intents(self, path: Path, doc: dict) -> None:
+        intents = doc.get("intents")
+        if intents is None:
+            return
+        if not isinstance(intents, dict):
+            self.error(path, line_of(doc, "intents"), "'intents' must be a mapping of names")
+            return
+        for name, body in intents.items():
+            line = line_of(intents, name)
+            if not isinstance(name, str) or not _NAME.match(name):
+                self.error(path, line, f"bad intent name {name!r}")
+                continue
+            if name in self.intent_defs:
+                other_path, _, other_line = self.intent_defs[name]
+                self.error(path, line, f"intent '{name}' is already defined at "
+                           f"{other_path}:{other_line}")
+                continue
+            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+                self.error(path, line, f"intent '{name}' needs 'data:', a list of blocks "
+                           "with 'sentences:'")
+                continue
+            self.intent_defs[name] = (path, body, line or 0)
+
+    def _add_sounds_like(self, path: Path, doc: dict) -> None:
+        table = doc[SOUNDS_LIKE_KEY]
+        extra = set(doc) - {SOUNDS_LIKE_KEY}
+        if extra:
+            self.error(path, line_of(doc, next(iter(extra))), "a sounds_like file holds only "
+                       "the 'sounds_like' key")
+        if not isinstance(table, dict):
+            self.error(path, line_of(doc, SOUNDS_LIKE_KEY), "'sounds_like' must map each word "
+                       "to a list of what a recogniser hears instead")
+            return
+        for meant, heard_list in table.items():
+            line = line_of(table, meant)
+            if not isinstance(meant, str) or not words(meant):
+                self.error(path, line, "sounds_like key must be a word or phrase")
+                continue
+            if not isinstance(heard_list, list) or not heard_list:
+                self.error(path, line, f"sounds_like '{meant}' needs a list of heard phrases")
+                continue
+            for i, heard in enumerate(heard_list):
+                heard_words = words(heard) if isinstance(heard, str) else []
+                if not heard_words:
+                    self.error(path, line_of(heard_list, i), "heard phrase must be text")
+                    continue
+                key = tuple(heard_words)
+                if key in self.sounds_like and self.sounds_like[key] != tuple(words(meant)):
+                    self.error(path, line_of(heard_list, i), f"'{heard}' already sounds like "
+                               f"'{' '.join(self.sounds_like[key])}'")
+                    continue
+                self.sounds_like[key] = tuple(words(meant))
+
+    # -- whole set -------------------------------------------------------------------------
+    def finish(self) -> IntentSet:
+        rules = self._parse_rules()
+        lists = self._parse_lists()
+        skip_phrases = sorted(
+            {tuple(stem(w) for w in words(p)) for p in self.skip_words if words(p)},
+            key=len, reverse=True,
+        )
+        skip_single = {p[0] for p in skip_phrases if len(p) == 1}
+
+        def tokenize(text: str) -> list[str]:
+            return [t for t in (stem(w) for w in words(text)) if t not in skip_single]
+
+        grammar = Grammar(rules=rules, lists=lists, tokenize=tokenize)
+        templates, patterns, examples = self._compile_intents(grammar)
+        if not self.intent_defs and not self.errors:
+            self.errors.append(DataError(self.files[0] if self.files else "intents", None,
+                                         "no intents defined"))
+        if self.errors:
+            raise DataErrors(self.errors)
+        return IntentSet(
+            language=self.language or "en",
+            intents=list(self.intent_defs),
+            templates=templates,
+            patterns=patterns,
+            examples=examples,
+            grammar=grammar,
+            skip_phrases=skip_phrases,
+            sounds_like=dict(sorted(self.sounds_like.items(), key=lambda kv: -len(kv[0]))),
+            files=self.files,
+        )
+
+    def _parse(self, path: Path, line: int | None, text: str, what: str) -> Expression | None:
+        try:
+            return parse_sentence(text, keep_text=True).expression
+        except Exception as exc:  # hassil raises several types for bad templates
+            self.error(path, line, f"{what}: cannot parse template {text!r}: {exc}")
+            return None
+
+    def _parse_rules(self) -> dict[str, Expression]:
+        rules: dict[str, Expression] = {}
+        for name, (path, line, body) in self.rule_defs.items():
+            expr = self._parse(path, line, body, f"expansion rule <{name}>")
+            if expr is not None:
+                rules[name] = expr
+        for name, expr in rules.items():
+            path, line, _ = self.rule_defs[name]
+            self._check_references(expr, rules, path, line, f"expansion rule <{name}>",
+                                   seen=(name,))
+        return rules
+
+    def _parse_lists(self) -> dict[str, list[tuple[Expression, str]]]:
+        lists: dict[str, list[tuple[Expression, str]]] = {}
+        for name, (path, _line, body) in self.list_defs.items():
+            values: list[tuple[Expression, str]] = []
+            for i, value in enumerate(body["values"]):
+                vline = line_of(body["values"], i)
+                text_in = value if isinstance(value, str) else value["in"]
+                out = value if isinstance(value, str) else str(value["out"])
+                expr = self._parse(path, vline, text_in, f"list {{{name}}}")
+                if expr is not None:
+                    values.append((expr, out))
+            lists[name] = values
+        return lists
+
+    def _check_references(self, expr, rules, path, line, what, seen=()) -> bool:
+        ok = True
+        for ref in _walk(expr):
+            if isinstance(ref, RuleReference):
+                if ref.rule_name not in rules and ref.rule_name not in self.rule_defs:
+                    self.error(path, line, f"{what}: unknown expansion rule <{ref.rule_name}>")
+                    ok = False
+                elif ref.rule_name in seen:
+                    self.error(path, line, f"{what}: expansion rule <{ref.rule_name}> refers "
+                               "to itself")
+                    ok = False
+                elif ref.rule_name in rules:
+                    ok = self._check_references(rules[ref.rule_name], rules, path, line, what,
+                                                (*seen, ref.rule_name)) and ok
+            elif isinstance(ref, ListReference) and ref.list_name not in self.list_defs:
+                self.error(path, line, f"{what}: unknown slot list {{{ref.list_name}}}")
+                ok = False
+        return ok
+
+    def _compile_intents(self, grammar: Grammar):
+        templates: list[Template] = []
+        patterns: dict[str, list[Pattern]] = {}
+        examples: list[tuple[Template, Expansion]] = []
+        for name, (path, body, _line) in self.intent_defs.items():
+            patterns[name] = []
+            for b, block in enumerate(body["data"]):
+                bline = line_of(body["data"], b)
+                sentences = block.get("sentences") if isinstance(block, dict) else None
+                if not isinstance(sentences, list) or not sentences:
+                    self.error(path, bline, f"intent '{name}': each data block needs "
+                               "'sentences:', a non-empty list of templates")
+                    continue
+                unknown = set(block) - _DATA_KEYS
+                if unknown:
+                    self.error(path, bline, f"intent '{name}': unknown keys in data block: "
+                               f"{', '.join(sorted(map(str, unknown)))}")
+                for i, text in enumerate(sentences):
+                    sline = line_of(sentences, i)
+                    if not isinstance(text, str) or not text.strip():
+                        self.error(path, sline, f"intent '{name}': template must be text")
+                        continue
+                    pattern = self._compile_one(grammar, name, text, path, sline)
+                    if pattern is None:
+                        continue
+                    templates.append(pattern.template)
+                    patterns[name].append(pattern)
+                    expr = self._parse(path, sline, text, f"intent '{name}'")
+                    if expr is not None:
+                        examples.extend((pattern.template, e) for e in grammar.expand(expr))
+        return templates, patterns, examples
+
+    def _compile_one(self, grammar, name, text, path, line) -> Pattern | None:
+        expr = self._parse(path, line, text, f"intent '{name}'")
+        if expr is None:
+            return None
+        if not self._check_references(expr, grammar.rules, path, line, f"intent '{name}'"):
+            return None
+        groups: dict[str, str] = {}
+        try:
+            source = grammar.to_regex(expr, groups)
+            regex = re.compile(source)
+        except (re.error, RecursionError, KeyError, TypeError) as exc:
+            self.error(path, line, f"intent '{name}': template {text!r} cannot be compiled: "
+                       f"{exc}")
+            return None
+        if not source:
+            self.error(path, line, f"intent '{name}': template {text!r} says nothing")
+            return None
+        template = Template(intent=name, source=text, path=str(path), line=line or 0)
+        return Pattern(regex=regex, groups=groups, template=template)
+
+
+def _walk(expr: Expression) -> Iterable[Expression]:
+    yield expr
+    if isinstance(expr, Sequence) or hasattr(expr, "items"):
+        for item in getattr(expr, "items", []):
+            yield from _walk(item)
+
+

@@ -1,0 +1,118 @@
+"""Turn what a recogniser (or a person typing) produces into comparable word tokens.
+
+Templates and utterances go through the same functions, so they only need to be consistent,
+not linguistically perfect: "twitches", "twitching" and "twitched" all become "twitch".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+MAX_TOKENS = 60
+"""Longer input is cut: nobody asks a 60-word question, and matching time must stay bounded."""
+
+MAX_CHARS = 2000
+
+_CONTRACTIONS = {
+    "what's": "what is", "that's": "that is", "it's": "it is", "there's": "there is",
+    "here's": "here is", "who's": "who is", "how's": "how is", "where's": "where is",
+    "he's": "he is", "she's": "she is", "let's": "let us",
+    "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
+    "i'm": "i am", "you're": "you are", "we're": "we are", "they're": "they are",
+    "i've": "i have", "you've": "you have", "we've": "we have", "they've": "they have",
+    "i'll": "i will", "you'll": "you will", "it'll": "it will", "i'd": "i would",
+    "you'd": "you would", "gonna": "going to", "wanna": "want to", "gotta": "got to",
+    "y'all": "you all", "ain't": "is not",
+}
+
+_NUMBER_WORDS = {"12": "twelve", "1": "one", "2": "two", "3": "three"}
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# Words that must never be stemmed: function words whose endings are not suffixes.
+_NO_STEM = frozenset(
+    """is was has does this his its us yes as less plus bus gas was always perhaps
+    has als bfs pnh sma emg ms gp hrt mnd b12 news series lens nerves species
+    dystrophy atrophy myopathy homeopathy paresthesia""".split()
+)
+
+_IRREGULAR = {
+    "calves": "calf", "feet": "foot", "teeth": "tooth", "ran": "run", "running": "run",
+    "worse": "bad", "worst": "bad", "better": "good", "slept": "sleep", "sleeping": "sleep",
+    "eyes": "eye", "lying": "lie", "dying": "die", "died": "die", "legs": "leg",
+    "people": "person", "children": "child", "women": "woman", "men": "man",
+    "twitchy": "twitch", "muscular": "muscle", "anxious": "anxiety", "stressed": "stress",
+    "stressful": "stress", "tired": "tire", "tiredness": "tire", "dehydrated": "dehydration",
+    "caffeinated": "caffeine", "oestrogen": "estrogen", "phosphorous": "phosphorus",
+    "paraesthesia": "paresthesia", "parasthesia": "paresthesia",
+    "neurone": "neuron",
+}
+
+
+def clean(text: str) -> str:
+    """Lower-case, NFKC, plain apostrophes; control characters and punctuation become spaces."""
+    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    return text
+
+
+def words(text: str) -> list[str]:
+    """Split into words, expanding contractions ("what's" -> "what is")."""
+    result: list[str] = []
+    for raw in _WORD.findall(clean(text)):
+        expanded = _CONTRACTIONS.get(raw)
+        if expanded is not None:
+            result.extend(expanded.split())
+        elif raw.endswith("n't"):
+            result.extend([raw[:-3], "not"])
+        elif raw.endswith("'s"):
+            result.append(raw[:-2])  # possessive: "gehrig's" -> "gehrig"
+        elif "'" in raw:
+            result.append(raw.replace("'", ""))
+        else:
+            result.append(raw)
+        if len(result) >= MAX_TOKENS:
+            break
+    return result[:MAX_TOKENS]
+
+
+@lru_cache(maxsize=8192)
+def stem(word: str) -> str:
+    """A deliberately small stemmer: plural, -ing, -ed, -ly and a final e -> one base form."""
+    return _drop_final_e(_strip_suffix(word))
+
+
+def _strip_suffix(word: str) -> str:
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    if len(word) <= 3 or word in _NO_STEM or not word.isalpha():
+        return word
+    for suffix, replacement, min_stem in (
+        ("ies", "y", 3), ("ing", "", 3), ("ed", "", 3), ("es", "", 4), ("s", "", 3),
+        ("ly", "", 4),
+    ):
+        if not word.endswith(suffix) or len(word) - len(suffix) < min_stem:
+            continue
+        if suffix == "s" and word.endswith(("ss", "us", "is", "ys")):
+            return word
+        base = word[: -len(suffix)] + replacement
+        if suffix in ("ing", "ed") and base[-1] == base[-2] and base[-1] not in "lsz":
+            base = base[:-1]  # "stopped" -> "stop"
+        if suffix == "es" and not base.endswith(("ch", "sh", "ss", "x", "z")):
+            base = word[:-1]  # "causes" -> "cause", but "twitches" -> "twitch"
+        return base
+    return word
+
+
+def _drop_final_e(word: str) -> str:
+    """"cause", "causing" and "caused" all end as "caus"."""
+    if len(word) > 4 and word.endswith("e") and not word.endswith("ee") and word.isalpha():
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Words of ``text`` in their stemmed form."""
+    return [stem(w) for w in words(text)]
