@@ -40,15 +40,22 @@ def _command_modules() -> list[ModuleType]:
 def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
-        "--intents", metavar="DIR", default=default,
+        "--intents",
+        metavar="DIR",
+        default=default,
         help="folder of intent YAML files (default: the shipped intents)",
     )
     parser.add_argument(
-        "--knowledge", metavar="FILE", default=default,
+        "--knowledge",
+        metavar="FILE",
+        default=default,
         help="knowledge base YAML file (default: the shipped knowledge base)",
     )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
         help="log more on standard error (repeat for debug)",
     )
 

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import virtual_audio  # noqa: E402
+import virtual_audio
 
 
 @pytest.fixture(scope="session")

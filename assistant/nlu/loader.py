@@ -28,8 +28,17 @@ TOPIC_SLOT = "topic"
 
 SOUNDS_LIKE_KEY = "sounds_like"
 _HASSIL_KEYS = {"language", "intents", "lists", "expansion_rules", "skip_words", "settings"}
-_DATA_KEYS = {"sentences", "slots", "metadata", "response", "requires_context",
-              "excludes_context", "expansion_rules", "lists", "required_keywords"}
+_DATA_KEYS = {
+    "sentences",
+    "slots",
+    "metadata",
+    "response",
+    "requires_context",
+    "excludes_context",
+    "expansion_rules",
+    "lists",
+    "required_keywords",
+}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -44,14 +53,32 @@ class Template:
     line: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pattern:
-    """A compiled template: regex over normalised tokens plus its slot groups."""
+    """A template as a regex over normalised tokens, compiled on first use.
 
-    regex: re.Pattern[str]
+    Compiling all templates up front would cost most of the start-up time; ``required``
+    lets the matcher skip templates whose words are absent, so most never compile.
+    """
+
+    source: str
     groups: dict[str, str]
     """regex group name -> slot list name"""
     template: Template
+    required: frozenset[str]
+    """Tokens every sentence of this template contains."""
+    _regex: re.Pattern[str] | None = None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_regex"] = None  # compiled regexes do not pickle cheaply; recompiled on use
+        return state
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        if self._regex is None:
+            self._regex = re.compile(self.source)
+        return self._regex
 
 
 @dataclass
@@ -103,9 +130,7 @@ def join_spelled_letters(heard: list[str]) -> list[str]:
     return out
 
 
-def apply_sounds_like(
-    heard: list[str], table: dict[tuple[str, ...], tuple[str, ...]]
-) -> list[str]:
+def apply_sounds_like(heard: list[str], table: dict[tuple[str, ...], tuple[str, ...]]) -> list[str]:
     """Replace misheard phrases, longest match first, left to right."""
     if not table:
         return heard
@@ -140,6 +165,16 @@ def drop_skip_words(toks: list[str], phrases: list[tuple[str, ...]]) -> list[str
             out.append(toks[i])
             i += 1
     return out
+
+
+@dataclass(frozen=True)
+class TemplateTokenizer:
+    """Template text -> stemmed tokens without skip words (a class so it pickles)."""
+
+    skip: frozenset[str]
+
+    def __call__(self, text: str) -> list[str]:
+        return [t for t in (stem(w) for w in words(text)) if t not in self.skip]
 
 
 # -- loading -------------------------------------------------------------------------------
@@ -200,16 +235,25 @@ class _Builder:
             return
         for key in doc:
             if key not in _HASSIL_KEYS:
-                self.error(path, line_of(doc, key), f"unknown top-level key {key!r} "
-                           f"(expected one of: {', '.join(sorted(_HASSIL_KEYS))})")
+                self.error(
+                    path,
+                    line_of(doc, key),
+                    f"unknown top-level key {key!r} "
+                    f"(expected one of: {', '.join(sorted(_HASSIL_KEYS))})",
+                )
         language = doc.get("language")
         if not isinstance(language, str) or not language:
-            self.error(path, line_of(doc, "language") or 1, "missing 'language' (e.g. language: en)")
+            self.error(
+                path, line_of(doc, "language") or 1, "missing 'language' (e.g. language: en)"
+            )
         elif self.language is None:
             self.language = language
         elif language != self.language:
-            self.error(path, line_of(doc, "language"),
-                       f"language {language!r} differs from {self.language!r} in other files")
+            self.error(
+                path,
+                line_of(doc, "language"),
+                f"language {language!r} differs from {self.language!r} in other files",
+            )
         self._add_skip_words(path, doc)
         self._add_named(path, doc, "expansion_rules", self.rule_defs, self._check_rule)
         self._add_named(path, doc, "lists", self.list_defs, self._check_list)
@@ -240,8 +284,11 @@ class _Builder:
                 continue
             if name in table:
                 other_path, other_line, _ = table[name]
-                self.error(path, line, f"'{name}' in '{key}' is already defined at "
-                           f"{other_path}:{other_line}")
+                self.error(
+                    path,
+                    line,
+                    f"'{name}' in '{key}' is already defined at {other_path}:{other_line}",
+                )
                 continue
             if check(path, line, name, body):
                 table[name] = (path, line, body)
@@ -254,13 +301,18 @@ class _Builder:
 
     def _check_list(self, path: Path, line: int | None, name: str, body: Any) -> bool:
         if not isinstance(body, dict) or "values" not in body:
-            self.error(path, line, f"list {{{name}}} needs 'values:' (only value lists are "
-                       "supported; range and wildcard lists are not)")
+            self.error(
+                path,
+                line,
+                f"list {{{name}}} needs 'values:' (only value lists are "
+                "supported; range and wildcard lists are not)",
+            )
             return False
         values = body["values"]
         if not isinstance(values, list) or not values:
-            self.error(path, line_of(body, "values"), f"list {{{name}}}: 'values' must be a "
-                       "non-empty list")
+            self.error(
+                path, line_of(body, "values"), f"list {{{name}}}: 'values' must be a non-empty list"
+            )
             return False
         ok = True
         for i, value in enumerate(values):
@@ -277,8 +329,12 @@ class _Builder:
                     self.error(path, vline, f"list {{{name}}} value needs 'out:' value")
                     ok = False
                 elif extra:
-                    self.error(path, vline, f"list {{{name}}} value has unknown keys: "
-                               f"{', '.join(sorted(map(str, extra)))}")
+                    self.error(
+                        path,
+                        vline,
+                        f"list {{{name}}} value has unknown keys: "
+                        f"{', '.join(sorted(map(str, extra)))}",
+                    )
                     ok = False
                 continue
             self.error(path, vline, f"list {{{name}}} value must be text or in/out")
@@ -299,12 +355,14 @@ class _Builder:
                 continue
             if name in self.intent_defs:
                 other_path, _, other_line = self.intent_defs[name]
-                self.error(path, line, f"intent '{name}' is already defined at "
-                           f"{other_path}:{other_line}")
+                self.error(
+                    path, line, f"intent '{name}' is already defined at {other_path}:{other_line}"
+                )
                 continue
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                self.error(path, line, f"intent '{name}' needs 'data:', a list of blocks "
-                           "with 'sentences:'")
+                self.error(
+                    path, line, f"intent '{name}' needs 'data:', a list of blocks with 'sentences:'"
+                )
                 continue
             self.intent_defs[name] = (path, body, line or 0)
 
@@ -312,11 +370,17 @@ class _Builder:
         table = doc[SOUNDS_LIKE_KEY]
         extra = set(doc) - {SOUNDS_LIKE_KEY}
         if extra:
-            self.error(path, line_of(doc, next(iter(extra))), "a sounds_like file holds only "
-                       "the 'sounds_like' key")
+            self.error(
+                path,
+                line_of(doc, next(iter(extra))),
+                "a sounds_like file holds only the 'sounds_like' key",
+            )
         if not isinstance(table, dict):
-            self.error(path, line_of(doc, SOUNDS_LIKE_KEY), "'sounds_like' must map each word "
-                       "to a list of what a recogniser hears instead")
+            self.error(
+                path,
+                line_of(doc, SOUNDS_LIKE_KEY),
+                "'sounds_like' must map each word to a list of what a recogniser hears instead",
+            )
             return
         for meant, heard_list in table.items():
             line = line_of(table, meant)
@@ -333,8 +397,11 @@ class _Builder:
                     continue
                 key = tuple(heard_words)
                 if key in self.sounds_like and self.sounds_like[key] != tuple(words(meant)):
-                    self.error(path, line_of(heard_list, i), f"'{heard}' already sounds like "
-                               f"'{' '.join(self.sounds_like[key])}'")
+                    self.error(
+                        path,
+                        line_of(heard_list, i),
+                        f"'{heard}' already sounds like '{' '.join(self.sounds_like[key])}'",
+                    )
                     continue
                 self.sounds_like[key] = tuple(words(meant))
 
@@ -344,18 +411,16 @@ class _Builder:
         lists = self._parse_lists()
         skip_phrases = sorted(
             {tuple(stem(w) for w in words(p)) for p in self.skip_words if words(p)},
-            key=len, reverse=True,
+            key=len,
+            reverse=True,
         )
-        skip_single = {p[0] for p in skip_phrases if len(p) == 1}
-
-        def tokenize(text: str) -> list[str]:
-            return [t for t in (stem(w) for w in words(text)) if t not in skip_single]
-
-        grammar = Grammar(rules=rules, lists=lists, tokenize=tokenize)
+        skip_single = frozenset(p[0] for p in skip_phrases if len(p) == 1)
+        grammar = Grammar(rules=rules, lists=lists, tokenize=TemplateTokenizer(skip_single))
         templates, patterns, examples = self._compile_intents(grammar)
         if not self.intent_defs and not self.errors:
-            self.errors.append(DataError(self.files[0] if self.files else "intents", None,
-                                         "no intents defined"))
+            self.errors.append(
+                DataError(self.files[0] if self.files else "intents", None, "no intents defined")
+            )
         if self.errors:
             raise DataErrors(self.errors)
         return IntentSet(
@@ -385,8 +450,9 @@ class _Builder:
                 rules[name] = expr
         for name, expr in rules.items():
             path, line, _ = self.rule_defs[name]
-            self._check_references(expr, rules, path, line, f"expansion rule <{name}>",
-                                   seen=(name,))
+            self._check_references(
+                expr, rules, path, line, f"expansion rule <{name}>", seen=(name,)
+            )
         return rules
 
     def _parse_lists(self) -> dict[str, list[tuple[Expression, str]]]:
@@ -411,12 +477,17 @@ class _Builder:
                     self.error(path, line, f"{what}: unknown expansion rule <{ref.rule_name}>")
                     ok = False
                 elif ref.rule_name in seen:
-                    self.error(path, line, f"{what}: expansion rule <{ref.rule_name}> refers "
-                               "to itself")
+                    self.error(
+                        path, line, f"{what}: expansion rule <{ref.rule_name}> refers to itself"
+                    )
                     ok = False
                 elif ref.rule_name in rules:
-                    ok = self._check_references(rules[ref.rule_name], rules, path, line, what,
-                                                (*seen, ref.rule_name)) and ok
+                    ok = (
+                        self._check_references(
+                            rules[ref.rule_name], rules, path, line, what, (*seen, ref.rule_name)
+                        )
+                        and ok
+                    )
             elif isinstance(ref, ListReference) and ref.list_name not in self.list_defs:
                 self.error(path, line, f"{what}: unknown slot list {{{ref.list_name}}}")
                 ok = False
@@ -432,29 +503,36 @@ class _Builder:
                 bline = line_of(body["data"], b)
                 sentences = block.get("sentences") if isinstance(block, dict) else None
                 if not isinstance(sentences, list) or not sentences:
-                    self.error(path, bline, f"intent '{name}': each data block needs "
-                               "'sentences:', a non-empty list of templates")
+                    self.error(
+                        path,
+                        bline,
+                        f"intent '{name}': each data block needs "
+                        "'sentences:', a non-empty list of templates",
+                    )
                     continue
                 unknown = set(block) - _DATA_KEYS
                 if unknown:
-                    self.error(path, bline, f"intent '{name}': unknown keys in data block: "
-                               f"{', '.join(sorted(map(str, unknown)))}")
+                    self.error(
+                        path,
+                        bline,
+                        f"intent '{name}': unknown keys in data block: "
+                        f"{', '.join(sorted(map(str, unknown)))}",
+                    )
                 for i, text in enumerate(sentences):
                     sline = line_of(sentences, i)
                     if not isinstance(text, str) or not text.strip():
                         self.error(path, sline, f"intent '{name}': template must be text")
                         continue
-                    pattern = self._compile_one(grammar, name, text, path, sline)
-                    if pattern is None:
+                    compiled = self._compile_one(grammar, name, text, path, sline)
+                    if compiled is None:
                         continue
+                    pattern, expr = compiled
                     templates.append(pattern.template)
                     patterns[name].append(pattern)
-                    expr = self._parse(path, sline, text, f"intent '{name}'")
-                    if expr is not None:
-                        examples.extend((pattern.template, e) for e in grammar.expand(expr))
+                    examples.extend((pattern.template, e) for e in grammar.expand(expr))
         return templates, patterns, examples
 
-    def _compile_one(self, grammar, name, text, path, line) -> Pattern | None:
+    def _compile_one(self, grammar, name, text, path, line) -> tuple[Pattern, Expression] | None:
         expr = self._parse(path, line, text, f"intent '{name}'")
         if expr is None:
             return None
@@ -463,16 +541,15 @@ class _Builder:
         groups: dict[str, str] = {}
         try:
             source = grammar.to_regex(expr, groups)
-            regex = re.compile(source)
-        except (re.error, RecursionError, KeyError, TypeError) as exc:
-            self.error(path, line, f"intent '{name}': template {text!r} cannot be compiled: "
-                       f"{exc}")
+            required = grammar.required(expr)
+        except (RecursionError, KeyError, TypeError) as exc:
+            self.error(path, line, f"intent '{name}': template {text!r} cannot be compiled: {exc}")
             return None
         if not source:
             self.error(path, line, f"intent '{name}': template {text!r} says nothing")
             return None
         template = Template(intent=name, source=text, path=str(path), line=line or 0)
-        return Pattern(regex=regex, groups=groups, template=template)
+        return Pattern(source=source, groups=groups, template=template, required=required), expr
 
 
 def _walk(expr: Expression) -> Iterable[Expression]:
@@ -480,5 +557,3 @@ def _walk(expr: Expression) -> Iterable[Expression]:
     if isinstance(expr, Sequence) or hasattr(expr, "items"):
         for item in getattr(expr, "items", []):
             yield from _walk(item)
-
-

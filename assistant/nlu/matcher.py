@@ -29,10 +29,79 @@ from assistant.nlu.loader import TOPIC_SLOT, IntentSet
 from assistant.stages import IntentMatch
 
 STOP_WORDS = frozenset(
-    """a an the my i me it is are am was be been being do does doe did to of in on at for
-    and or this that these those you your can could will would should shall may might
-    must have has had get got its it's there their them they we our us he she his her
-    with by from as so if then than too very some any""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "my",
+        "i",
+        "me",
+        "it",
+        "is",
+        "are",
+        "am",
+        "was",
+        "be",
+        "been",
+        "being",
+        "do",
+        "does",
+        "doe",
+        "did",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "this",
+        "that",
+        "these",
+        "those",
+        "you",
+        "your",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "have",
+        "has",
+        "had",
+        "get",
+        "got",
+        "its",
+        "it's",
+        "there",
+        "their",
+        "them",
+        "they",
+        "we",
+        "our",
+        "us",
+        "he",
+        "she",
+        "his",
+        "her",
+        "with",
+        "by",
+        "from",
+        "as",
+        "so",
+        "if",
+        "then",
+        "than",
+        "too",
+        "very",
+        "some",
+        "any",
+    ]
 )
 """Function words: they carry no topic. Question words (why, when, how) are kept."""
 
@@ -147,9 +216,14 @@ class Matcher:
         if best.target in self._control_targets():
             min_coverage = CONTROL_TARGETS_MIN_COVERAGE
         if method == "fuzzy" and (best.coverage < min_coverage or best.evidence < MIN_EVIDENCE):
-            return IntentMatch(None, round(best.confidence, 3), method="out_of_scope",
-                               text=normalized, runner_up=best.target,
-                               runner_up_confidence=round(best.confidence, 3))
+            return IntentMatch(
+                None,
+                round(best.confidence, 3),
+                method="out_of_scope",
+                text=normalized,
+                runner_up=best.target,
+                runner_up_confidence=round(best.confidence, 3),
+            )
         return IntentMatch(
             intent=best.target,
             confidence=round(best.confidence, 3),
@@ -178,7 +252,10 @@ class Matcher:
     # -- stages ----------------------------------------------------------------------------
     def _exact(self, toks: list[str]) -> str | None:
         text = "".join(t + " " for t in toks)
+        present = set(toks)
         for pattern in self._patterns:
+            if not pattern.required <= present:
+                continue
             m = pattern.regex.fullmatch(text)
             if m is None:
                 continue
@@ -188,6 +265,25 @@ class Matcher:
                     return self.intents.list_values(list_name).get(value, pattern.template.intent)
             return pattern.template.intent
         return None
+
+    def exact_targets(self, toks: list[str]) -> list[str]:
+        """Every target whose templates match ``toks`` exactly (for overlap checks)."""
+        text = "".join(t + " " for t in toks)
+        present = set(toks)
+        found: list[str] = []
+        for pattern in self._patterns:
+            if not pattern.required <= present:
+                continue
+            m = pattern.regex.fullmatch(text)
+            if m is None:
+                continue
+            target = pattern.template.intent
+            for group, list_name in pattern.groups.items():
+                if list_name == TOPIC_SLOT and m.group(group):
+                    target = self.intents.list_values(list_name).get(m.group(group), target)
+            if target not in found:
+                found.append(target)
+        return found
 
     def _repair(self, toks: list[str]) -> list[str]:
         """Map unknown words to close vocabulary words (spelling or merged neighbours)."""
@@ -201,7 +297,9 @@ class Matcher:
                 continue
             merged = None
             for span in (3, 2):
-                if i + span <= len(toks) and all(t not in self.vocab for t in toks[i + 1 : i + span]):
+                if i + span <= len(toks) and all(
+                    t not in self.vocab for t in toks[i + 1 : i + span]
+                ):
                     merged = _closest("".join(toks[i : i + span]), tuple(self._spell_vocab))
                     if merged is not None:
                         out.append(merged)
@@ -236,7 +334,7 @@ class Matcher:
             coverage = explained / total
             confidence = coverage * (1.0 - math.exp(-evidence / 4.0))
             scored.append(Scored(target, evidence, coverage, confidence))
-        scored.sort(key=lambda s: (s.evidence * (0.5 + s.coverage)), reverse=True)
+        scored.sort(key=lambda s: s.evidence * (0.5 + s.coverage), reverse=True)
         return scored
 
     def _topic_values(self) -> frozenset[str]:
@@ -250,7 +348,8 @@ class Matcher:
         """Intents that no template ties to a topic: help, stop, slower and the like."""
         if self._controls is None:
             self._controls = frozenset(
-                t for t in self.targets
+                t
+                for t in self.targets
                 if t not in self._topic_values() and t not in self.answer_ids
             )
         return self._controls
@@ -258,8 +357,5 @@ class Matcher:
 
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: tuple[str, ...]) -> str | None:
-    found = process.extractOne(word, vocab, scorer=fuzz.ratio,
-                               score_cutoff=FUZZY_SPELLING_CUTOFF)
+    found = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_SPELLING_CUTOFF)
     return found[0] if found else None
-
-

@@ -56,8 +56,9 @@ class Grammar:
         if isinstance(expr, TextChunk):
             return "".join(re.escape(tok) + " " for tok in self.tokenize(expr.text))
         if isinstance(expr, Alternative):
-            parts = sorted({self.to_regex(item, groups) for item in expr.items}, key=len,
-                           reverse=True)
+            parts = sorted(
+                {self.to_regex(item, groups) for item in expr.items}, key=len, reverse=True
+            )
             body = "|".join(parts)
             return f"(?:{body})?" if expr.is_optional else f"(?:{body})"
         if isinstance(expr, Permutation):
@@ -94,6 +95,28 @@ class Grammar:
             self._list_values[list_name] = table
         return self._list_values[list_name]
 
+    # -- required words --------------------------------------------------------------------
+    def required(self, expr: Expression) -> frozenset[str]:
+        """Tokens every sentence of ``expr`` contains (a cheap pre-filter before the regex)."""
+        if isinstance(expr, TextChunk):
+            return frozenset(self.tokenize(expr.text))
+        if isinstance(expr, Alternative):
+            if expr.is_optional or not expr.items:
+                return frozenset()
+            sets = [self.required(item) for item in expr.items]
+            return frozenset.intersection(*sets)
+        if isinstance(expr, Permutation | Sequence):
+            result: frozenset[str] = frozenset()
+            for item in expr.items:
+                result |= self.required(item)
+            return result
+        if isinstance(expr, RuleReference):
+            return self.required(self.rules[expr.rule_name])
+        if isinstance(expr, ListReference):
+            values = [self.required(v) for v, _ in self.lists[expr.list_name]]
+            return frozenset.intersection(*values) if values else frozenset()
+        return frozenset()
+
     # -- expansion -------------------------------------------------------------------------
     def expand(self, expr: Expression, cap: int = EXPANSION_CAP) -> list[Expansion]:
         """A bounded, deterministic sample of what ``expr`` can say."""
@@ -126,9 +149,7 @@ class Grammar:
                 values = []
                 for value_expr, out in self.lists[expr.list_name]:
                     for expansion in self.expand(value_expr, cap):
-                        values.append(
-                            Expansion(expansion.tokens, ((expr.slot_name, out),))
-                        )
+                        values.append(Expansion(expansion.tokens, ((expr.slot_name, out),)))
                 self._expansions[key] = values
             return self._expansions[key]
         raise TypeError(f"unsupported template element: {type(expr).__name__}")

@@ -16,15 +16,39 @@ MAX_TOKENS = 60
 MAX_CHARS = 2000
 
 _CONTRACTIONS = {
-    "what's": "what is", "that's": "that is", "it's": "it is", "there's": "there is",
-    "here's": "here is", "who's": "who is", "how's": "how is", "where's": "where is",
-    "he's": "he is", "she's": "she is", "let's": "let us",
-    "can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not",
-    "i'm": "i am", "you're": "you are", "we're": "we are", "they're": "they are",
-    "i've": "i have", "you've": "you have", "we've": "we have", "they've": "they have",
-    "i'll": "i will", "you'll": "you will", "it'll": "it will", "i'd": "i would",
-    "you'd": "you would", "gonna": "going to", "wanna": "want to", "gotta": "got to",
-    "y'all": "you all", "ain't": "is not",
+    "what's": "what is",
+    "that's": "that is",
+    "it's": "it is",
+    "there's": "there is",
+    "here's": "here is",
+    "who's": "who is",
+    "how's": "how is",
+    "where's": "where is",
+    "he's": "he is",
+    "she's": "she is",
+    "let's": "let us",
+    "can't": "can not",
+    "cannot": "can not",
+    "won't": "will not",
+    "shan't": "shall not",
+    "i'm": "i am",
+    "you're": "you are",
+    "we're": "we are",
+    "they're": "they are",
+    "i've": "i have",
+    "you've": "you have",
+    "we've": "we have",
+    "they've": "they have",
+    "i'll": "i will",
+    "you'll": "you will",
+    "it'll": "it will",
+    "i'd": "i would",
+    "you'd": "you would",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "y'all": "you all",
+    "ain't": "is not",
 }
 
 _NUMBER_WORDS = {"12": "twelve", "1": "one", "2": "two", "3": "three"}
@@ -33,20 +57,81 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Words that must never be stemmed: function words whose endings are not suffixes.
 _NO_STEM = frozenset(
-    """is was has does this his its us yes as less plus bus gas was always perhaps
-    has als bfs pnh sma emg ms gp hrt mnd b12 news series lens nerves species
-    dystrophy atrophy myopathy homeopathy paresthesia""".split()
+    [
+        "is",
+        "was",
+        "has",
+        "does",
+        "this",
+        "his",
+        "its",
+        "us",
+        "yes",
+        "as",
+        "less",
+        "plus",
+        "bus",
+        "gas",
+        "was",
+        "always",
+        "perhaps",
+        "has",
+        "als",
+        "bfs",
+        "pnh",
+        "sma",
+        "emg",
+        "ms",
+        "gp",
+        "hrt",
+        "mnd",
+        "b12",
+        "news",
+        "series",
+        "lens",
+        "nerves",
+        "species",
+        "dystrophy",
+        "atrophy",
+        "myopathy",
+        "homeopathy",
+        "paresthesia",
+    ]
 )
 
 _IRREGULAR = {
-    "calves": "calf", "feet": "foot", "teeth": "tooth", "ran": "run", "running": "run",
-    "worse": "bad", "worst": "bad", "better": "good", "slept": "sleep", "sleeping": "sleep",
-    "eyes": "eye", "lying": "lie", "dying": "die", "died": "die", "legs": "leg",
-    "people": "person", "children": "child", "women": "woman", "men": "man",
-    "twitchy": "twitch", "muscular": "muscle", "anxious": "anxiety", "stressed": "stress",
-    "stressful": "stress", "tired": "tire", "tiredness": "tire", "dehydrated": "dehydration",
-    "caffeinated": "caffeine", "oestrogen": "estrogen", "phosphorous": "phosphorus",
-    "paraesthesia": "paresthesia", "parasthesia": "paresthesia",
+    "calves": "calf",
+    "feet": "foot",
+    "teeth": "tooth",
+    "ran": "run",
+    "running": "run",
+    "worse": "bad",
+    "worst": "bad",
+    "better": "good",
+    "slept": "sleep",
+    "sleeping": "sleep",
+    "eyes": "eye",
+    "lying": "lie",
+    "dying": "die",
+    "died": "die",
+    "legs": "leg",
+    "people": "person",
+    "children": "child",
+    "women": "woman",
+    "men": "man",
+    "twitchy": "twitch",
+    "muscular": "muscle",
+    "anxious": "anxiety",
+    "stressed": "stress",
+    "stressful": "stress",
+    "tired": "tire",
+    "tiredness": "tire",
+    "dehydrated": "dehydration",
+    "caffeinated": "caffeine",
+    "oestrogen": "estrogen",
+    "phosphorous": "phosphorus",
+    "paraesthesia": "paresthesia",
+    "parasthesia": "paresthesia",
     "neurone": "neuron",
 }
 
@@ -90,7 +175,11 @@ def _strip_suffix(word: str) -> str:
     if len(word) <= 3 or word in _NO_STEM or not word.isalpha():
         return word
     for suffix, replacement, min_stem in (
-        ("ies", "y", 3), ("ing", "", 3), ("ed", "", 3), ("es", "", 4), ("s", "", 3),
+        ("ies", "y", 3),
+        ("ing", "", 3),
+        ("ed", "", 3),
+        ("es", "", 4),
+        ("s", "", 3),
         ("ly", "", 4),
     ):
         if not word.endswith(suffix) or len(word) - len(suffix) < min_stem:
@@ -107,7 +196,7 @@ def _strip_suffix(word: str) -> str:
 
 
 def _drop_final_e(word: str) -> str:
-    """"cause", "causing" and "caused" all end as "caus"."""
+    """ "cause", "causing" and "caused" all end as "caus"."""
     if len(word) > 4 and word.endswith("e") and not word.endswith("ee") and word.isalpha():
         return word[:-1]
     return word

@@ -1,0 +1,59 @@
+"""``assistant chat``: a typed conversation, plain lines for keyboards and screen readers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assistant.commands._common import emit
+
+NAME = "chat"
+HELP = "typed conversation (plain text, screen-reader friendly); quit or Ctrl-D ends it"
+
+QUIT_WORDS = frozenset({"quit", "exit", "q", ":q"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--speak", action="store_true", help="also speak the answers aloud")
+    parser.add_argument("--output-device", metavar="NAME_OR_INDEX", help="speaker for --speak")
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.app import load_skill
+    from assistant.dialogue import State
+
+    skill = load_skill(args.intents, args.knowledge)
+    speaker = None
+    if args.speak:
+        from assistant.commands._speak import TextSpeaker
+
+        speaker = TextSpeaker(output_device=args.output_device)
+    interactive = sys.stdin.isatty()
+    emit("Ask me about muscle twitching. Say help for ideas. Type quit to end.")
+    state = State()
+    try:
+        while True:
+            try:
+                line = input("> " if interactive else "")
+            except EOFError:
+                break
+            except UnicodeDecodeError:
+                emit("Sorry, I could not read that text.")
+                continue
+            if line.strip().lower() in QUIT_WORDS:
+                break
+            if not line.strip():
+                continue
+            state, answer = skill.turn(state, line)
+            emit(answer.text)
+            if speaker is not None:
+                speaker.say(answer.text)
+            if answer.action == "end":
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if speaker is not None:
+            speaker.close()
+    emit("Goodbye.")
+    return 0
