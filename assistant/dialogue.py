@@ -46,7 +46,10 @@ MIN_ASR_CONFIDENCE = 0.45
 CLARIFY_BELOW = 0.75
 """Only a fuzzy match weaker than this can turn into a "did you mean" question."""
 MIN_TOPIC_FOR_RED_FLAG = 0.3
+MIN_CONTEXT_CONFIDENCE = 0.3
+"""A vague follow-up read against the current topic must match at least this well."""
 
+_PRONOUN = re.compile(r"\b(it|this|that|them)\b")
 _FIRST = re.compile(r"\b(yes|yeah|yep|first|former|the first one|that one)\b")
 _SECOND = re.compile(r"\b(second|latter|other one|the other|last one)\b")
 
@@ -118,6 +121,8 @@ class Skill:
             if resolved is not None:
                 return self._topic(replace(state, choices=()), resolved, found.confidence)
             state = replace(state, choices=())
+        if found.intent is None and state.topic:
+            found = self._in_context(state, text, found)
         if found.intent is None:
             if not isinstance(heard, str) and heard.confidence < MIN_ASR_CONFIDENCE:
                 return self._say(
@@ -142,6 +147,18 @@ class Skill:
         if clarify is not None:
             return clarify
         return self._topic(state, found.intent, found.confidence)
+
+    def _in_context(self, state: State, text: str, found: IntentMatch) -> IntentMatch:
+        """Read a vague follow-up ("does it work?", "what will they do?") as being about the
+        current topic, but only when it holds no word from outside our vocabulary."""
+        entry = self.knowledge.answers.get(state.topic or "")
+        if entry is None or self.matcher.unknown_words(text):
+            return found
+        with_topic, count = _PRONOUN.subn(entry.title, text, count=1)
+        retry = self.matcher.match(with_topic if count else f"{text} {entry.title}")
+        if retry.intent is None or retry.confidence < MIN_CONTEXT_CONFIDENCE:
+            return found
+        return replace(retry, confidence=round(retry.confidence * 0.9, 3), method="context")
 
     # -- replies ---------------------------------------------------------------------------
     def _topic(self, state: State, answer_id: str, confidence: float) -> tuple[State, Answer]:

@@ -266,6 +266,15 @@ class Matcher:
             return pattern.template.intent
         return None
 
+    def unknown_words(self, text: str) -> list[str]:
+        """Content words we have never seen and that are not everyday filler."""
+        toks = self._repair(self.intents.normalize(text))
+        return [
+            t
+            for t in toks
+            if t not in self.vocab and t not in STOP_WORDS and t not in FILLER_STEMS
+        ]
+
     def exact_targets(self, toks: list[str]) -> list[str]:
         """Every target whose templates match ``toks`` exactly (for overlap checks)."""
         text = "".join(t + " " for t in toks)

@@ -1,0 +1,79 @@
+"""Run the evaluation set (tests/eval/cases.yaml) through the dialogue, by category.
+
+Shared by tests/test_eval.py (which asserts accuracy floors) and bench/ (which prints
+figures). A case passes when the answer's intent is one of ``expect`` and its text contains
+every ``text_has`` word; dialogue cases pass turn by turn.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from assistant.dialogue import Skill, State
+
+CASES_FILE = Path(__file__).resolve().parent / "eval" / "cases.yaml"
+
+
+@dataclass
+class Report:
+    total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    passed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    failures: list[str] = field(default_factory=list)
+
+    def accuracy(self, category: str) -> float:
+        return self.passed[category] / self.total[category] if self.total[category] else 1.0
+
+    def lines(self) -> list[str]:
+        out = []
+        for category in sorted(self.total):
+            out.append(f"{category:13s} {self.passed[category]:4d}/{self.total[category]:<4d} "
+                       f"{100 * self.accuracy(category):5.1f}%")
+        all_total = sum(self.total.values())
+        all_passed = sum(self.passed.values())
+        out.append(f"{'all':13s} {all_passed:4d}/{all_total:<4d} {100 * all_passed / all_total:5.1f}%")
+        return out
+
+
+def load_cases(path: Path = CASES_FILE) -> list[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+
+
+def utterances(cases: list[dict]) -> list[str]:
+    """Every single utterance of the set (for timing)."""
+    out = []
+    for case in cases:
+        turns = case.get("turns") or [case]
+        out.extend(turn["say"] for turn in turns)
+    return out
+
+
+def _ok(turn: dict, intent: str | None, text: str) -> bool:
+    expected = turn["expect"] if isinstance(turn["expect"], list) else [turn["expect"]]
+    if intent not in expected:
+        return False
+    return all(word.lower() in text.lower() for word in turn.get("text_has", []))
+
+
+def evaluate(skill: Skill, cases: list[dict] | None = None) -> Report:
+    report = Report()
+    for case in cases if cases is not None else load_cases():
+        category = case["category"]
+        turns = case.get("turns") or [case]
+        state = State()
+        case_ok = True
+        for turn in turns:
+            state, answer = skill.turn(state, turn["say"])
+            if not _ok(turn, answer.intent, answer.text):
+                case_ok = False
+                report.failures.append(
+                    f"[{category}] {turn['say']!r}: expected {turn['expect']} "
+                    f"{turn.get('text_has', '')}, got {answer.intent} ({answer.confidence}): "
+                    f"{answer.text[:60]}"
+                )
+        report.total[category] += 1
+        report.passed[category] += case_ok
+    return report
