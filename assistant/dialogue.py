@@ -110,7 +110,7 @@ class Skill:
         state = replace(state, turns=state.turns + 1)
         if not text.strip():
             return self._say(state, self._message("not_understood"), None, 0.0, "not_understood")
-        verdict = safety.check(text)
+        verdict = safety.check(text, self.intents.heard_words(text))
         if verdict.level == safety.EMERGENCY:
             return self._say(state, self.knowledge.safety.emergency, "emergency", 1.0, "emergency")
         found = self.understand(heard)

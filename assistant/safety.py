@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.nlu.text import tokens
+from assistant.nlu.text import stem, tokens
 
 EMERGENCY = "emergency"
 RED_FLAG = "red_flag"
@@ -24,8 +24,8 @@ _NEGATION_WINDOW = 3
 # Patterns run over " ".join(stemmed tokens) with a leading and trailing space.
 _EMERGENCY_PATTERNS: dict[str, list[str]] = {
     "breathing": [
-        r" (can not|could not|unable to|not able to|struggl to|fight for) "
-        r"(breath|get air|get my breath)",
+        r" (can not|could not|unable to|not able to|struggl|fight|fighting) (to |for )?"
+        r"(\w+ ){0,2}(breath|air)",
         r" (not|stop|stopp) breath",
         r" (he|she|they|i|you) (is|are|am) not breath",
         r" gasp",
@@ -38,14 +38,15 @@ _EMERGENCY_PATTERNS: dict[str, list[str]] = {
         r" (face|mouth|smile) (is |has |start |sudden |suddenly )*droop",
         r" droop (face|mouth|smile)",
         r" one side of (my|his|her|the|their) (face|body)",
+        r" half (of )?(my|his|her|the|their) (face|body)",
         r" (left|right|one) side (is |has |went |go |gone )*(numb|weak|paralys|dead)",
         r" sudden\w* (weak|numb|paralys|can not move|slur|confus|can not speak|can not talk)",
         r" (slur|can not speak|can not talk)\w* (sudden|all of a sudden)",
         r" all of a sudden (weak|numb|paralys|can not move|slur|i can not speak)",
     ],
     "chest_pain": [
-        r" chest (pain|hurt|tight|pressur)",
-        r" pain in (my|his|her|the) chest",
+        r" chest (\w+ ){0,3}(pain|hurt|tight|pressur|crush|heavy|squeez)",
+        r" (pain|tight|pressur|crush)\w* (\w+ ){0,2}chest",
         r" heart attack",
     ],
     "collapse": [
@@ -66,6 +67,7 @@ _EMERGENCY_PATTERNS: dict[str, list[str]] = {
         r" convuls",
         r" (have|had|having|is having) a fit ",
         r" epileptic",
+        r" eye (\w+ ){0,2}roll",
         r" fitt ",
     ],
 }
@@ -78,7 +80,7 @@ _RED_FLAG_PATTERNS: dict[str, list[str]] = {
         r" breath (\w+ )?(is |are )?"
         r"(hard|difficult|weak|shallow|labou?r)",
     ],
-    "swallowing": [r" swallow"],
+    "swallowing": [r" swallow", r" (go|goe|going|went|gone) down the wrong (way|pipe|hole)"],
     "speech": [
         r" slur",
         r" (troubl|difficult|difficulty|hard|problem|struggl|can not) "
@@ -95,7 +97,8 @@ _RED_FLAG_PATTERNS: dict[str, list[str]] = {
         r" paralys",
         r" (leg|arm|hand|foot|feet) (feel |are |is |keep |feel like )*(heavy|useless|"
         r"floppy|limp)",
-        r" foot drop",
+        r" foot (drop|slap|drag)",
+        r" drag (my |his |her )?(foot|leg)",
         r" drop (my )?foot",
     ],
     "wasting": [
@@ -184,13 +187,25 @@ class SafetyVerdict:
 NO_CONCERN = SafetyVerdict(None)
 
 
-def check(text: str) -> SafetyVerdict:
-    """Look for emergencies, then red flags, in ``text``."""
-    words = tokens(text)
+_SUDDEN = re.compile(r" (sudden|all of a sudden|out of nowhere|just now|right now) ")
+_STROKE_SIGN = re.compile(
+    r" (weak|numb|paralys|slur|droop|confus|can not (speak|talk|move|see|lift|feel))"
+)
+
+
+def check(text: str, heard: list[str] | None = None) -> SafetyVerdict:
+    """Look for emergencies, then red flags, in ``text``.
+
+    ``heard``: the words after sounds-like repair ("see sure" -> "seizure"), when the
+    caller has them; otherwise ``text`` is split here.
+    """
+    words = [stem(w) for w in heard] if heard is not None else tokens(text)
     if not words:
         return NO_CONCERN
     joined = " " + " ".join(words) + " "
     found = [k for k, pats in _COMPILED_EMERGENCY.items() if _hit(joined, pats)]
+    if not found and _SUDDEN.search(joined) and _hit(joined, [_STROKE_SIGN]):
+        found = ["stroke"]  # sudden weakness, numbness or speech trouble: a stroke sign
     if found:
         return SafetyVerdict(EMERGENCY, tuple(found))
     flags = [k for k in RED_FLAG_ORDER if _hit(joined, _COMPILED_RED_FLAG[k])]

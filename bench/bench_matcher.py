@@ -21,14 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from eval_runner import evaluate, load_cases, utterances  # noqa: E402
+
 from assistant.app import load_data  # noqa: E402
 from assistant.dialogue import Skill, State  # noqa: E402
-from eval_runner import evaluate, load_cases, utterances  # noqa: E402
 
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def startup_seconds(runs: int = 5) -> tuple[float, float]:

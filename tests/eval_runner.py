@@ -34,7 +34,8 @@ class Report:
                        f"{100 * self.accuracy(category):5.1f}%")
         all_total = sum(self.total.values())
         all_passed = sum(self.passed.values())
-        out.append(f"{'all':13s} {all_passed:4d}/{all_total:<4d} {100 * all_passed / all_total:5.1f}%")
+        share = 100 * all_passed / all_total if all_total else 100.0
+        out.append(f"{'all':13s} {all_passed:4d}/{all_total:<4d} {share:5.1f}%")
         return out
 
 

@@ -67,6 +67,8 @@ class Pattern:
     template: Template
     required: frozenset[str]
     """Tokens every sentence of this template contains."""
+    expression: Expression | None = None
+    """The parsed template (for sampling real sentences, e.g. a recogniser grammar)."""
     _regex: re.Pattern[str] | None = None
 
     def __getstate__(self) -> dict:
@@ -100,16 +102,41 @@ class IntentSet:
     """Heard words -> the words we meant, longest heard phrase first."""
     files: list[Path] = field(default_factory=list)
 
+    def heard_words(self, text: str) -> list[str]:
+        """Utterance -> words with spelled letters joined and misheard phrases fixed."""
+        return apply_sounds_like(join_spelled_letters(words(text)), self.sounds_like)
+
     def normalize(self, text: str) -> list[str]:
         """Utterance -> stemmed tokens: sounds-like fixes, skip words removed."""
-        heard = join_spelled_letters(words(text))
-        return drop_skip_words(
-            [stem(w) for w in apply_sounds_like(heard, self.sounds_like)],
-            self.skip_phrases,
-        )
+        return drop_skip_words([stem(w) for w in self.heard_words(text)], self.skip_phrases)
 
     def list_values(self, list_name: str) -> dict[str, str]:
         return self.grammar.list_values(list_name)
+
+    def spoken_sentences(self, per_template: int = 40) -> list[str]:
+        """Real sentences (unstemmed words) sampled from every template, for building a
+        speech recogniser grammar; each alternative word appears at least once."""
+        surface = Grammar(rules=self.grammar.rules, lists=self.grammar.lists, tokenize=words)
+        sentences: dict[str, None] = {}
+        for patterns in self.patterns.values():
+            for pattern in patterns:
+                if pattern.expression is None:
+                    continue
+                for expansion in surface.expand(pattern.expression, cap=per_template):
+                    if expansion.tokens:
+                        sentences.setdefault(" ".join(expansion.tokens), None)
+        return list(sentences)
+
+    def vocabulary(self) -> set[str]:
+        """Every word (unstemmed) the templates and lists can say."""
+        surface = Grammar(rules=self.grammar.rules, lists=self.grammar.lists, tokenize=words)
+        found: set[str] = set()
+        for patterns in self.patterns.values():
+            for pattern in patterns:
+                if pattern.expression is not None:
+                    for expansion in surface.expand(pattern.expression, cap=2000):
+                        found.update(expansion.tokens)
+        return found
 
 
 def join_spelled_letters(heard: list[str]) -> list[str]:
@@ -549,7 +576,10 @@ class _Builder:
             self.error(path, line, f"intent '{name}': template {text!r} says nothing")
             return None
         template = Template(intent=name, source=text, path=str(path), line=line or 0)
-        return Pattern(source=source, groups=groups, template=template, required=required), expr
+        pattern = Pattern(
+            source=source, groups=groups, template=template, required=required, expression=expr
+        )
+        return pattern, expr
 
 
 def _walk(expr: Expression) -> Iterable[Expression]:

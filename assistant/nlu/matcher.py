@@ -122,6 +122,10 @@ DOMAIN_RULES = ("twitch", "muscle")
 CONTROL_TARGETS_MIN_COVERAGE = 0.8
 FUZZY_SPELLING_CUTOFF = 82
 NEAR_TIE_RATIO = 0.85
+MIN_MERGED_LENGTH = 7
+MERGE_CUTOFF = 85
+MIN_EXPLAINED = 1.0
+"""A match must explain at least one informative word ("what time is it" explains none)."""
 
 
 @dataclass(frozen=True)
@@ -295,30 +299,46 @@ class Matcher:
         return found
 
     def _repair(self, toks: list[str]) -> list[str]:
-        """Map unknown words to close vocabulary words (spelling or merged neighbours)."""
+        """Map unknown words to close vocabulary words.
+
+        A recogniser splits long words it does not know into short ones ("fast ick ulation"
+        for "fasciculation"), so runs of up to four words that contain an unknown word are
+        also tried glued together against our long words.
+        """
+        if all(t in self.vocab or t in STOP_WORDS or t in FILLER_STEMS for t in toks):
+            return toks
+        vocab = tuple(self._spell_vocab)
         out: list[str] = []
         i = 0
         while i < len(toks):
+            merged = self._merge_at(toks, i, vocab)
+            if merged is not None:
+                out.append(merged[0])
+                i += merged[1]
+                continue
             tok = toks[i]
             if tok in self.vocab or tok in STOP_WORDS or len(tok) < 4:
                 out.append(tok)
-                i += 1
-                continue
-            merged = None
-            for span in (3, 2):
-                if i + span <= len(toks) and all(
-                    t not in self.vocab for t in toks[i + 1 : i + span]
-                ):
-                    merged = _closest("".join(toks[i : i + span]), tuple(self._spell_vocab))
-                    if merged is not None:
-                        out.append(merged)
-                        i += span
-                        break
-            if merged is not None:
-                continue
-            out.append(_closest(tok, tuple(self._spell_vocab)) or tok)
+            else:
+                out.append(_closest(tok, vocab) or tok)
             i += 1
         return out
+
+    def _merge_at(self, toks: list[str], i: int, vocab: tuple[str, ...]):
+        for span in (4, 3, 2):
+            run = toks[i : i + span]
+            if len(run) < span or not any(self._unknown(t) for t in run):
+                continue
+            glued = "".join(run)
+            if len(glued) < MIN_MERGED_LENGTH:
+                continue
+            found = _closest(glued, vocab, MERGE_CUTOFF)
+            if found is not None and len(found) >= MIN_MERGED_LENGTH and found not in run:
+                return found, span
+        return None
+
+    def _unknown(self, tok: str) -> bool:
+        return tok not in self.vocab and tok not in STOP_WORDS and tok not in FILLER_STEMS
 
     def _score(self, toks: list[str]) -> list[Scored]:
         content = [t for t in dict.fromkeys(toks) if t not in STOP_WORDS]
@@ -339,6 +359,8 @@ class Matcher:
                 if llr > 0:
                     explained += weights[t]
             if evidence <= 0:
+                continue
+            if explained < MIN_EXPLAINED:
                 continue
             coverage = explained / total
             confidence = coverage * (1.0 - math.exp(-evidence / 4.0))
@@ -365,6 +387,6 @@ class Matcher:
 
 
 @lru_cache(maxsize=4096)
-def _closest(word: str, vocab: tuple[str, ...]) -> str | None:
-    found = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=FUZZY_SPELLING_CUTOFF)
+def _closest(word: str, vocab: tuple[str, ...], cutoff: int = FUZZY_SPELLING_CUTOFF) -> str | None:
+    found = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
     return found[0] if found else None

@@ -120,7 +120,6 @@ _IRREGULAR = {
     "women": "woman",
     "men": "man",
     "twitchy": "twitch",
-    "muscular": "muscle",
     "anxious": "anxiety",
     "stressed": "stress",
     "stressful": "stress",
