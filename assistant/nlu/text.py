@@ -53,7 +53,7 @@ _CONTRACTIONS = {
 
 _NUMBER_WORDS = {"12": "twelve", "1": "one", "2": "two", "3": "three"}
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 
 # Words that must never be stemmed: function words whose endings are not suffixes.
 _NO_STEM = frozenset(
