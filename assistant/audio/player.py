@@ -1,0 +1,360 @@
+"""Play 16-bit PCM on a chosen speaker through sounddevice (PortAudio), interruptibly.
+
+Why not let pyttsx3 play: on Linux it shells out to ``aplay``, cannot pick a device and cannot
+be stopped mid-sentence. Here audio is written in short blocks (512 frames, ~23 ms at 22 kHz),
+and a ``threading.Event`` is checked between blocks; on stop the stream is aborted, which drops
+what PortAudio and the sound server still buffer, so the sound ends within a block or two.
+
+Every PortAudio failure becomes an ``AudioError`` in plain words ("No speaker found", "The
+speaker was disconnected"); callers never see a PortAudio traceback.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+from assistant.errors import AudioError
+
+LOG = logging.getLogger("assistant.audio")
+
+BLOCK_FRAMES = 512
+"""Frames per write: the stop check runs this often (23 ms at 22 050 Hz)."""
+
+def _no_speaker() -> AudioError:
+    return AudioError(
+        "No speaker found: there is no audio output device (no sound card or sound server).",
+        spoken="No speaker found.",
+    )
+
+
+def _disconnected() -> AudioError:
+    return AudioError(
+        "The speaker was disconnected while playing.", spoken="The speaker was disconnected."
+    )
+
+
+def _sounddevice() -> ModuleType:
+    """Import sounddevice lazily: it loads PortAudio, which text commands never need."""
+    try:
+        import sounddevice
+    except OSError as exc:  # libportaudio2 missing
+        raise AudioError(
+            f"Cannot use audio: the PortAudio library is missing ({exc}). "
+            "Install it with: apt-get install libportaudio2",
+            spoken="Audio is not available on this computer.",
+        ) from None
+    return sounddevice
+
+
+# -- devices --------------------------------------------------------------------------------
+
+_refresh_lock = threading.Lock()
+
+
+def refresh() -> None:
+    """Re-scan audio devices (PortAudio lists them once, when it is initialised).
+
+    Needed when the sound server appears after the first import of sounddevice (the test
+    fixture starts PulseAudio and sets XDG_RUNTIME_DIR later; a user may start it late).
+    Caution: re-initialising PortAudio closes every open stream in the process, so call it only
+    when no microphone or speaker stream is open. ``output_device_index`` does it by itself only
+    when no device is listed at all, when there can be no open stream to break.
+    """
+    sd = _sounddevice()
+    with _refresh_lock:
+        sd._terminate()
+        sd._initialize()
+    LOG.debug("PortAudio device list refreshed")
+
+
+def output_devices() -> list[dict[str, Any]]:
+    """PortAudio devices that can play sound (each dict has 'index' and 'name')."""
+    sd = _sounddevice()
+    return [dict(d) for d in sd.query_devices() if d["max_output_channels"] > 0]
+
+
+def output_device_index(spec: str | int | None = None) -> int:
+    """Resolve a speaker given as None (system default), an index, or a name (substring).
+
+    Raises AudioError "No speaker found" when nothing can play, or names the choices when
+    ``spec`` matches no device (or several).
+    """
+    sd = _sounddevice()
+    devices = output_devices()
+    if not devices:
+        refresh()  # safe: with no device listed no stream can be open
+        devices = output_devices()
+    if not devices:
+        raise _no_speaker()
+    if isinstance(spec, str) and spec.strip().lower() == "default":
+        spec = None if not any(d["name"] == "default" for d in devices) else "default"
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        index = sd.default.device[1]
+        if index is None or index < 0 or all(d["index"] != index for d in devices):
+            return int(devices[0]["index"])
+        return int(index)
+    choices = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        wanted = int(spec)
+        for device in devices:
+            if device["index"] == wanted:
+                return wanted
+        raise AudioError(
+            f"No speaker with number {wanted}. Speakers: {choices}",
+            spoken="The chosen speaker was not found.",
+        )
+    name = spec.strip().lower()
+    exact = [d for d in devices if d["name"].lower() == name]
+    partial = [d for d in devices if name in d["name"].lower()]
+    found = exact or partial
+    if len(found) == 1:
+        return int(found[0]["index"])
+    if not found:
+        raise AudioError(
+            f"No speaker named '{spec}'. Speakers: {choices}",
+            spoken="The chosen speaker was not found.",
+        )
+    raise AudioError(
+        f"Several speakers match '{spec}'; give the number instead. Speakers: {choices}",
+        spoken="Several speakers match that name.",
+    )
+
+
+# -- PCM helpers ----------------------------------------------------------------------------
+
+
+def scale_volume(pcm: bytes, volume: float) -> bytes:
+    """Scale 16-bit PCM by ``volume`` (0..1); 1.0 returns the input unchanged (fast path)."""
+    volume = min(max(volume, 0.0), 1.0)
+    if volume >= 0.999:
+        return pcm
+    samples = array.array("h", pcm[: len(pcm) - len(pcm) % 2])
+    return array.array("h", [int(s * volume) for s in samples]).tobytes()
+
+
+def convert(pcm: bytes, from_rate: int, to_rate: int, channels: int = 1) -> bytes:
+    """Resample mono 16-bit PCM linearly and duplicate it to ``channels``.
+
+    Only for devices that refuse our rate or mono (raw ``hw:`` ALSA devices); sound servers
+    (PulseAudio, PipeWire) convert themselves and never need this.
+    """
+    samples = array.array("h", pcm[: len(pcm) - len(pcm) % 2])
+    if from_rate != to_rate and samples:
+        count = max(1, round(len(samples) * to_rate / from_rate))
+        step = from_rate / to_rate
+        last = len(samples) - 1
+        out = array.array("h", bytes(2 * count))
+        for i in range(count):
+            pos = i * step
+            j = int(pos)
+            if j >= last:
+                out[i] = samples[last]
+            else:
+                frac = pos - j
+                out[i] = int(samples[j] + (samples[j + 1] - samples[j]) * frac)
+        samples = out
+    if channels > 1:
+        wide = array.array("h", bytes(2 * len(samples) * channels))
+        for c in range(channels):
+            wide[c::channels] = samples
+        samples = wide
+    return samples.tobytes()
+
+
+# -- playback -------------------------------------------------------------------------------
+
+
+class Playback:
+    """One open output stream; write PCM to it in short, interruptible blocks."""
+
+    def __init__(self, stream: Any, rate: int, device_rate: int, channels: int, name: str) -> None:
+        self._stream = stream
+        self.rate = rate
+        """The rate callers write at (our PCM)."""
+        self.device_rate = device_rate
+        self.channels = channels
+        self.name = name
+        self.frames_written = 0
+        self._closed = False
+
+    def write(self, pcm: bytes, stop: threading.Event | None = None, volume: float = 1.0) -> bool:
+        """Play ``pcm`` (mono 16-bit at ``self.rate``); False if ``stop`` was set first.
+
+        Blocks until the last block is queued (not until it is heard: see ``finish``).
+        """
+        import sounddevice as sd
+
+        pcm = scale_volume(pcm, volume)
+        if self.device_rate != self.rate or self.channels != 1:
+            pcm = convert(pcm, self.rate, self.device_rate, self.channels)
+        step = BLOCK_FRAMES * 2 * self.channels
+        for start in range(0, len(pcm), step):
+            if stop is not None and stop.is_set():
+                return False
+            try:
+                self._stream.write(pcm[start : start + step])
+            except sd.PortAudioError as exc:
+                LOG.info("playback failed on %s: %s", self.name, exc)
+                self.abort()
+                raise _disconnected() from None
+            self.frames_written += len(pcm[start : start + step]) // (2 * self.channels)
+        return not (stop is not None and stop.is_set())
+
+    def finish(self) -> None:
+        """Let the buffered audio play out, then close (so "done" really means silent)."""
+        if self._closed:
+            return
+        import sounddevice as sd
+
+        self._closed = True
+        try:
+            self._stream.stop()
+        except sd.PortAudioError as exc:
+            LOG.info("stopping the stream on %s failed: %s", self.name, exc)
+            with contextlib.suppress(sd.PortAudioError):
+                self._stream.close(ignore_errors=True)
+            raise _disconnected() from None
+        with contextlib.suppress(sd.PortAudioError):
+            self._stream.close(ignore_errors=True)
+
+    def abort(self) -> None:
+        """Drop whatever is still buffered and close now (barge-in)."""
+        if self._closed:
+            return
+        import sounddevice as sd
+
+        self._closed = True
+        with contextlib.suppress(sd.PortAudioError):
+            self._stream.abort(ignore_errors=True)
+        with contextlib.suppress(sd.PortAudioError):
+            self._stream.close(ignore_errors=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Playback:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
+
+
+class Player:
+    """Plays PCM on one output device (None = the system default)."""
+
+    def __init__(self, device: str | int | None = None, latency: str | float = "low") -> None:
+        self.device = device
+        self.latency = latency
+
+    def check(self) -> int:
+        """Resolve the device now (fail early with "No speaker found"); returns its index."""
+        return output_device_index(self.device)
+
+    def open(self, rate: int) -> Playback:
+        """Open and start an output stream for mono 16-bit PCM at ``rate``.
+
+        Tries our rate in mono first (sound servers resample), then the device's own rate and
+        channel count for raw hardware devices that refuse it.
+        """
+        sd = _sounddevice()
+        index = output_device_index(self.device)
+        try:
+            info = sd.query_devices(index)
+        except (sd.PortAudioError, ValueError):
+            raise _no_speaker() from None
+        name = str(info["name"])
+        native = int(info["default_samplerate"] or rate)
+        attempts = [(rate, 1), (native, 1), (native, min(2, int(info["max_output_channels"])))]
+        last_error: Exception | None = None
+        for device_rate, channels in dict.fromkeys(attempts):
+            try:
+                stream = sd.RawOutputStream(
+                    samplerate=device_rate, channels=channels, dtype="int16", device=index,
+                    blocksize=BLOCK_FRAMES, latency=self.latency,
+                )
+                stream.start()
+            except (sd.PortAudioError, ValueError) as exc:
+                last_error = exc
+                LOG.debug("opening %s at %d Hz x%d failed: %s", name, device_rate, channels, exc)
+                continue
+            LOG.debug("playing on %s at %d Hz x%d", name, device_rate, channels)
+            return Playback(stream, rate, device_rate, channels, name)
+        raise AudioError(
+            f"Cannot open the speaker '{name}': {last_error}",
+            spoken="I cannot use the speaker.",
+        )
+
+    def play(
+        self, pcm: bytes, rate: int, stop: threading.Event | None = None, volume: float = 1.0
+    ) -> bool:
+        """Play ``pcm`` to the end (True) or until ``stop`` is set (False, cut at once)."""
+        playback = self.open(rate)
+        try:
+            completed = playback.write(pcm, stop, volume)
+        except BaseException:
+            playback.abort()
+            raise
+        if completed:
+            playback.finish()
+        else:
+            playback.abort()
+        return completed
+
+
+# -- keeping PortAudio's C-level chatter off the user's terminal ----------------------------
+
+_NOISE = re.compile(
+    r"^(Expression '.*' failed in '.*'|ALSA lib .*|Cannot connect to server.*|"
+    r"jack server is not running.*|.*pa_linux_alsa\.c.*)$"
+)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Hide PortAudio/ALSA diagnostics that C code writes straight to file descriptor 2.
+
+    When a speaker vanishes PortAudio prints lines like "Expression '...' failed in
+    'src/hostapi/alsa/pa_linux_alsa.c'" before we can turn the failure into one plain sentence.
+    This sends fd 2 to a temporary file for the duration and replays every other line
+    afterwards (so Python warnings and logs are delayed, never lost). fd 2 is process-wide:
+    use it around blocking playback in a command, not in a long-running multi-threaded loop.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            kept = [
+                line
+                for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True)
+                if not _NOISE.match(line.rstrip("\n"))
+            ]
+            if kept:
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stderr.write("".join(kept))
+                    sys.stderr.flush()

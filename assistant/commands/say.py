@@ -1,0 +1,95 @@
+"""``assistant say "TEXT"``: speak text aloud, or write it to a WAV file with ``--out``.
+
+Also the quickest check that speech output works on this machine (and which voices exist).
+Nothing is printed on stdout except the voice list asked for with ``--list-voices``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assistant.errors import UsageError
+
+NAME = "say"
+HELP = "speak text aloud (or save it as a WAV file with --out)"
+
+RATE_RANGE = (80, 450)
+"""What espeak accepts; the voice commands keep to 100..300, the command line may go further."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", nargs="?", help='what to say ("-" reads standard input)')
+    parser.add_argument("--out", metavar="FILE.wav", help="write a 16-bit WAV file; play nothing")
+    parser.add_argument(
+        "--rate", type=int, metavar="WPM", help="words per minute (default: saved setting, 175)"
+    )
+    parser.add_argument(
+        "--volume", type=float, metavar="X", help="volume 0..1 (default: saved setting, 1.0)"
+    )
+    parser.add_argument(
+        "--voice", metavar="V", help="voice id or name, e.g. en-us (see --list-voices)"
+    )
+    parser.add_argument(
+        "--output-device", metavar="NAME_OR_INDEX",
+        help="speaker to use: a PortAudio device name (or part of it) or number",
+    )
+    parser.add_argument(
+        "--list-voices", action="store_true", help="list the installed voices and exit"
+    )
+
+
+def _settings_for(args: argparse.Namespace):  # -> Settings (import kept lazy)
+    import dataclasses
+
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    if settings.warning:
+        print(f"assistant: warning: {settings.warning}", file=sys.stderr)
+    changes: dict[str, object] = {}
+    if args.rate is not None:
+        low, high = RATE_RANGE
+        if not low <= args.rate <= high:
+            raise UsageError(f"--rate must be between {low} and {high} words per minute")
+        changes["rate"] = args.rate
+    if args.volume is not None:
+        if not 0.0 <= args.volume <= 1.0:
+            raise UsageError("--volume must be between 0 and 1")
+        changes["volume"] = args.volume
+    if args.voice is not None:
+        changes["voice"] = args.voice
+    if args.output_device is not None:
+        device = args.output_device.strip()
+        changes["output_device"] = int(device) if device.isdigit() else device
+    return dataclasses.replace(settings, **changes)
+
+
+def _list_voices() -> int:
+    from assistant.speech.voice import Synthesizer
+
+    with Synthesizer() as synth:
+        voices = synth.voices()
+    for voice_id, name, languages in sorted(voices):
+        print(f"{voice_id}\t{name}\t{','.join(languages)}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_voices:
+        return _list_voices()
+    text = args.text
+    if text == "-":
+        text = sys.stdin.read()
+    if not text or not text.strip():
+        raise UsageError('nothing to say: give the text, e.g. assistant say "hello"')
+    settings = _settings_for(args)
+    if args.out:
+        from assistant.speech.voice import synthesize_text, write_wav
+
+        write_wav(args.out, synthesize_text(text, settings))
+        return 0
+    from assistant.speech.voice import speak_text
+
+    speak_text(text, settings)
+    return 0

@@ -1,0 +1,339 @@
+"""User settings (speech rate, volume, voice, wake phrase, devices) kept in a small YAML file.
+
+The file lives in the user's config folder (``platformdirs.user_config_dir("twitch-assistant")``,
+e.g. ``~/.config/twitch-assistant/settings.yaml``); ``ASSISTANT_CONFIG`` points elsewhere.
+Reading never fails: a missing file gives the defaults, a damaged one gives the defaults plus a
+warning to speak, and is kept aside as ``settings.yaml.bad`` so nothing the user wrote is lost.
+Writing is atomic, so a full disk leaves the previous file intact.
+
+The ``slower``/``faster``/... functions are pure: the dialogue calls them for "slower",
+"louder" and so on, and the shell saves the result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import AssistantError
+
+LOG = logging.getLogger("assistant.settings")
+
+APP_NAME = "twitch-assistant"
+CONFIG_ENV = "ASSISTANT_CONFIG"
+FILE_NAME = "settings.yaml"
+
+DEFAULT_RATE = 175
+"""Words per minute: a little slower than espeak's 200, easier to follow while out of breath."""
+RATE_STEP = 25
+RATE_MIN = 100
+RATE_MAX = 300
+
+DEFAULT_VOLUME = 1.0
+VOLUME_STEP = 0.2
+VOLUME_MIN = 0.2
+"""Never quieter than this by voice: a silent assistant seems broken to someone who cannot see."""
+VOLUME_MAX = 1.0
+
+DEFAULT_WAKE_PHRASE = "hey computer"
+"""Why this phrase: four syllables with the plosives k/p/t, which survive breathless and clipped
+speech; both words are in the vocabulary of every English Vosk model (the small one included),
+so grammar decoding can use it; and neither word belongs to our domain. "hey twitch" would be
+shorter, but "twitch" occurs in half the questions users ask ("why does my eye twitch"), so it
+would wake the assistant by accident, and one-syllable "twitch" is easily mis-heard as
+"which"/"switch"."""
+
+MAX_SETTINGS_BYTES = 100_000
+"""Our file is a few hundred bytes; anything far larger is not ours."""
+
+
+class SettingsError(AssistantError):
+    """The settings file could not be saved (read problems only give a warning)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user chose; every field has a safe default."""
+
+    rate: int = DEFAULT_RATE
+    """Speech rate in words per minute."""
+    volume: float = DEFAULT_VOLUME
+    """Speech volume 0..1 (1 = full)."""
+    voice: str | None = None
+    """espeak voice id or name (e.g. "en-us", "gmw/en-us", "English (America)"); None = default."""
+    wake_phrase: str = DEFAULT_WAKE_PHRASE
+    always_listening: bool = False
+    """Answer everything heard without the wake phrase."""
+    input_device: str | int | None = None
+    """Microphone: PortAudio device name (substring) or index; None = system default."""
+    output_device: str | int | None = None
+    """Speaker: PortAudio device name (substring) or index; None = system default."""
+    warning: str | None = field(default=None, compare=False, repr=False)
+    """Set only by ``load_settings`` when the file had problems: print it once (names the
+    file and the problem). Never saved."""
+
+    @property
+    def spoken_warning(self) -> str | None:
+        """The same warning in plain words for voice mode (no paths), or None."""
+        if self.warning is None:
+            return None
+        if "damaged" in self.warning or "Cannot read" in self.warning:
+            return "I could not read your saved settings, so I am using the default ones."
+        return "Some of your saved settings were not valid, so I am using defaults for those."
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Settings) if f.name != "warning")
+"""What is saved (everything but the warning)."""
+
+
+def settings_path(path: Path | str | None = None) -> Path:
+    """The settings file: ``path``, else ``$ASSISTANT_CONFIG``, else the user config folder."""
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        if env:
+            path = env
+        else:
+            import platformdirs
+
+            return Path(platformdirs.user_config_dir(APP_NAME)) / FILE_NAME
+    resolved = Path(path).expanduser()
+    return resolved / FILE_NAME if resolved.is_dir() else resolved
+
+
+# -- validation -----------------------------------------------------------------------------
+
+
+def _check_rate(value: Any) -> tuple[int, str | None]:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+    ):
+        return DEFAULT_RATE, f"rate must be a number of words per minute, not {value!r}"
+    clamped = int(min(max(round(value), RATE_MIN), RATE_MAX))
+    if clamped != round(value):
+        return clamped, f"rate {value} is outside {RATE_MIN}..{RATE_MAX}; using {clamped}"
+    return clamped, None
+
+
+def _check_volume(value: Any) -> tuple[float, str | None]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return DEFAULT_VOLUME, f"volume must be a number from 0 to 1, not {value!r}"
+    clamped = round(min(max(float(value), 0.0), 1.0), 2)
+    if clamped != value:
+        return clamped, f"volume {value} is outside 0..1; using {clamped}"
+    return clamped, None
+
+
+def _check_optional_text(name: str, value: Any) -> tuple[str | None, str | None]:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return (value.strip() if isinstance(value, str) else None), None
+    return None, f"{name} must be text, not {value!r}"
+
+
+def _check_device(name: str, value: Any) -> tuple[str | int | None, str | None]:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value, None
+    if isinstance(value, str) and value.strip():
+        return value.strip(), None
+    return None, f"{name} must be a device name or number, not {value!r}"
+
+
+def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
+    """Build Settings from a parsed mapping; bad fields fall back to defaults, with reasons."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    checks = {
+        "rate": _check_rate,
+        "volume": _check_volume,
+        "voice": lambda v: _check_optional_text("voice", v),
+        "wake_phrase": lambda v: _check_optional_text("wake_phrase", v),
+        "input_device": lambda v: _check_device("input_device", v),
+        "output_device": lambda v: _check_device("output_device", v),
+    }
+    for key, raw in data.items():
+        if key == "always_listening":
+            if isinstance(raw, bool):
+                values[key] = raw
+            else:
+                problems.append(f"always_listening must be true or false, not {raw!r}")
+        elif key in checks:
+            value, problem = checks[key](raw)
+            if problem:
+                problems.append(problem)
+            if key == "wake_phrase" and value is None:
+                continue  # an empty wake phrase would mean "never wake": keep the default
+            values[key] = value
+        else:
+            LOG.info("settings: ignoring unknown key %r", key)
+    return Settings(**values), problems
+
+
+# -- load / save ----------------------------------------------------------------------------
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename a damaged file to ``NAME.bad`` (replacing an older .bad) so the user keeps it."""
+    bad = path.with_name(path.name + ".bad")
+    try:
+        os.replace(path, bad)
+    except OSError as exc:
+        LOG.warning("could not keep the damaged settings file aside: %s", exc)
+        return None
+    return bad
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, one-line reason for a read failure."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:
+        return f"YAML error on line {mark.line + 1}: {getattr(exc, 'problem', None) or 'syntax'}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read the user's settings; never raises.
+
+    Missing file → defaults. Unreadable or not YAML → defaults, ``warning`` set and the file
+    renamed to ``.bad``. A readable file with some bad values → those values default, the rest
+    are kept, ``warning`` names the problems (the file stays: a later save rewrites it).
+    """
+    import yaml
+
+    file = settings_path(path)
+    try:
+        if file.stat().st_size > MAX_SETTINGS_BYTES:
+            raise ValueError(f"file is too large ({file.stat().st_size} bytes)")
+        text = file.read_bytes().decode("utf-8")
+        data = yaml.safe_load(text)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ValueError("expected 'key: value' lines")
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
+        reason = _reason(exc)
+        if isinstance(exc, (IsADirectoryError, PermissionError)):
+            message = f"Cannot read the settings file {file} ({reason}); using the defaults."
+        else:
+            bad = _set_aside(file)
+            kept = f"; the old file is kept as {bad}" if bad else ""
+            message = f"The settings file {file} is damaged ({reason}); using the defaults{kept}."
+        LOG.info("%s", message)  # the caller shows/speaks settings.warning
+        return Settings(warning=message)
+    settings, problems = _from_mapping(data)
+    if problems:
+        message = f"Some settings in {file} are invalid, using defaults for them: " + "; ".join(
+            problems
+        )
+        LOG.info("%s", message)  # the caller shows/speaks settings.warning
+        return dataclasses.replace(settings, warning=message)
+    return settings
+
+
+def _to_mapping(settings: Settings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in _FIELDS}
+
+
+def save_settings(settings: Settings, path: Path | str | None = None) -> Path:
+    """Write the settings atomically (temp file in the same folder, fsync, rename).
+
+    A failure at any step leaves the previous file untouched and raises SettingsError.
+    Returns the path written.
+    """
+    import yaml
+
+    file = settings_path(path)
+    header = "# twitch-assistant settings (written by the assistant; safe to edit)\n"
+    text = header + yaml.safe_dump(_to_mapping(settings), sort_keys=False, allow_unicode=True)
+    tmp_name: str | None = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, file)
+        tmp_name = None
+        _fsync_dir(file.parent)
+    except OSError as exc:
+        raise SettingsError(
+            f"Could not save the settings to {file}: {exc.strerror or exc}",
+            spoken="I could not save your settings; they will last until I stop.",
+        ) from None
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+    return file
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every filesystem allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- adjustments by voice -------------------------------------------------------------------
+
+
+def _step(value: float, step: float, low: float, high: float) -> float:
+    """Move by ``step`` within low..high, never jumping the wrong way from outside the range."""
+    if step < 0:
+        return value if value <= low else max(low, value + step)
+    return value if value >= high else min(high, value + step)
+
+
+def slower(settings: Settings) -> tuple[Settings, bool]:
+    """One step slower; the bool is True when already at the slowest (nothing changed)."""
+    rate = int(_step(settings.rate, -RATE_STEP, RATE_MIN, RATE_MAX))
+    return dataclasses.replace(settings, rate=rate, warning=None), rate == settings.rate
+
+
+def faster(settings: Settings) -> tuple[Settings, bool]:
+    """One step faster; True when already at the fastest."""
+    rate = int(_step(settings.rate, RATE_STEP, RATE_MIN, RATE_MAX))
+    return dataclasses.replace(settings, rate=rate, warning=None), rate == settings.rate
+
+
+def normal_speed(settings: Settings) -> tuple[Settings, bool]:
+    """Back to the default rate; True when it already was the default."""
+    return (
+        dataclasses.replace(settings, rate=DEFAULT_RATE, warning=None),
+        settings.rate == DEFAULT_RATE,
+    )
+
+
+def louder(settings: Settings) -> tuple[Settings, bool]:
+    """One step louder; True when already at full volume."""
+    volume = round(_step(settings.volume, VOLUME_STEP, VOLUME_MIN, VOLUME_MAX), 2)
+    return dataclasses.replace(settings, volume=volume, warning=None), volume == settings.volume
+
+
+def quieter(settings: Settings) -> tuple[Settings, bool]:
+    """One step quieter; True when already at the quietest allowed by voice."""
+    volume = round(_step(settings.volume, -VOLUME_STEP, VOLUME_MIN, VOLUME_MAX), 2)
+    return dataclasses.replace(settings, volume=volume, warning=None), volume == settings.volume
