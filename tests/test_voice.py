@@ -62,6 +62,9 @@ def test_split_sentences() -> None:
     assert split_sentences("Take 2.5 mg, e.g. with food. Dr. Smith agrees.") == [
         "Take 2.5 mg, e.g. with food.", "Dr. Smith agrees."
     ]
+    assert split_sentences("Is it serious? No. It is harmless.") == [
+        "Is it serious?", "No.", "It is harmless."
+    ]
     assert split_sentences("  \n ... ") == []
     assert split_sentences("First line\n\nSecond paragraph") == ["First line", "Second paragraph"]
     long = ", ".join(["a clause that keeps going"] * 20) + "."

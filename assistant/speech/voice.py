@@ -66,9 +66,9 @@ class Audio:
 # -- sentences ------------------------------------------------------------------------------
 
 _ABBREVIATIONS = {
-    "dr", "mr", "mrs", "ms", "prof", "st", "vs", "etc", "e.g", "i.e", "approx", "no", "fig",
-    "min", "max", "mg", "e.g.", "i.e.", "cf", "jr", "sr",
+    "dr", "mr", "mrs", "ms", "prof", "st", "vs", "e.g", "i.e", "approx", "fig", "cf", "jr", "sr",
 }
+"""Words whose trailing dot does not end a sentence ("no", "etc", "min" often do: not here)."""
 _BOUNDARY = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*•\d])")
 _SOFT_BREAK = re.compile(r"(?<=[,;:—–])\s+")
 
