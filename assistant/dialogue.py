@@ -8,9 +8,10 @@ voice loop) render the ``Answer`` and apply its ``action``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from assistant import safety
+from assistant import settings as speech_settings
 from assistant.knowledge import Knowledge
 from assistant.nlu.loader import IntentSet
 from assistant.nlu.matcher import NEAR_TIE_RATIO, Matcher
@@ -35,11 +36,14 @@ CONTROL_INTENTS = frozenset(
 )
 """Intents the dialogue handles itself; every other intent needs a knowledge answer."""
 
-SETTING_ACTIONS = ("slower", "faster", "louder", "quieter", "normal_speed")
-RATE_STEPS = (-3, 3)
-"""slower/faster move the speech rate this many steps at most (the voice maps steps)."""
-VOLUME_STEPS = (-4, 0)
-"""quieter/louder move the volume down from full at most this many steps."""
+SETTING_ACTIONS = {
+    "slower": speech_settings.slower,
+    "faster": speech_settings.faster,
+    "louder": speech_settings.louder,
+    "quieter": speech_settings.quieter,
+    "normal_speed": speech_settings.normal_speed,
+}
+"""Spoken setting changes and the pure functions that apply them (limits live there)."""
 
 MIN_ASR_CONFIDENCE = 0.45
 """Below this recogniser confidence, only an exact template match is trusted."""
@@ -66,8 +70,9 @@ class State:
     disclaimer_given: bool = False
     choices: tuple[str, ...] = ()
     """Answer ids offered in a pending "Did you mean X or Y?"."""
-    rate_step: int = 0
-    volume_step: int = 0
+    settings: speech_settings.Settings = field(default_factory=speech_settings.Settings)
+    """Speech rate, volume and the rest: changed by "slower", "louder"...; the voice shell
+    saves and applies them, text commands just record them."""
     turns: int = 0
 
 
@@ -192,7 +197,7 @@ class Skill:
             text = entry.why or self._message("why_none").format(title=entry.title)
             return self._say(state, text, intent, confidence, "control")
         if intent == "goodbye":
-            fresh = State(rate_step=state.rate_step, volume_step=state.volume_step)
+            fresh = State(settings=state.settings)
             return fresh, Answer(
                 self._message("goodbye"), intent, confidence, "control", action="end"
             )
@@ -218,23 +223,10 @@ class Skill:
         return self._say(state, text, "more", found.confidence, "control")
 
     def _setting(self, state: State, intent: str, confidence: float) -> tuple[State, Answer]:
-        rate, volume = state.rate_step, state.volume_step
-        if intent == "slower":
-            rate -= 1
-        elif intent == "faster":
-            rate += 1
-        elif intent == "louder":
-            volume += 1
-        elif intent == "quieter":
-            volume -= 1
-        else:
-            rate = 0
-        within = (
-            RATE_STEPS[0] <= rate <= RATE_STEPS[1] and VOLUME_STEPS[0] <= volume <= VOLUME_STEPS[1]
-        )
-        if not within:
+        changed, at_limit = SETTING_ACTIONS[intent](state.settings)
+        if at_limit:
             return self._say(state, self._message("settings_limit"), intent, confidence, "control")
-        state = replace(state, rate_step=rate, volume_step=volume)
+        state = replace(state, settings=changed)
         text = self._message(intent)
         return state, Answer(text, intent, confidence, "control", action=intent)
 

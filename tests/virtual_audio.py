@@ -41,6 +41,7 @@ class VirtualAudio:
         self._lock = threading.Lock()
         self.last_speech_written: float | None = None
         """time.monotonic() when the last queued speech sample went into the fifo."""
+        self._keeper: subprocess.Popen | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -58,9 +59,30 @@ class VirtualAudio:
             time.sleep(0.1)
         self.load_mic()
         _run(["pactl", "set-default-sink", "spk"], self.env)
+        self._keep_sink_awake()
         os.environ["XDG_RUNTIME_DIR"] = str(self.runtime_dir)
 
+    def _keep_sink_awake(self) -> None:
+        """Keep a silent 20 ms-latency stream on ``spk``. Without a low-latency client the
+        null sink renders in 2 s blocks, so every new playback stream waits up to 2 s for its
+        first sample (real sound cards do not), which would swamp latency measurements."""
+        self._keeper = subprocess.Popen(
+            ["pacat", "--playback", "-d", "spk", "--latency-msec=20", "--raw",
+             "--format=s16le", "--rate=16000", "--channels=1", "/dev/zero"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            out = _run(["pactl", "list", "sinks"], self.env, check=False).stdout
+            if any(line.strip().startswith("Latency:") and int(line.split()[1]) < 200_000
+                   for line in out.splitlines()):
+                break
+            time.sleep(0.1)
+
     def stop(self) -> None:
+        if self._keeper is not None:
+            self._keeper.terminate()
+            self._keeper.wait(timeout=5)
         self._stop_feeding.set()
         if self._feeder is not None:
             self._feeder.join(timeout=2)

@@ -36,12 +36,15 @@ def run(args: argparse.Namespace) -> int:
             f'{overlap.path}:{overlap.line}: "{overlap.sentence}" matches '
             f"templates of both '{overlap.first}' and '{overlap.second}'"
         )
+    notes: list[str] = []
     if args.model:
         from assistant.commands._vocabulary import model_vocabulary_report
 
-        problems += model_vocabulary_report(intents, kb, args.model)
+        notes = model_vocabulary_report(intents, kb, args.model)
     for line in problems:
         print(line)
+    for line in notes:
+        print(f"note: {line}")
     templates = len(intents.templates)
     print(
         f"{len(intents.intents)} intents, {templates} templates, {len(kb.answers)} answers, "

@@ -1,0 +1,48 @@
+"""``assistant ask --audio FILE.wav``: transcribe a recorded question, then answer it."""
+
+from __future__ import annotations
+
+import argparse
+
+from assistant.commands._common import answer_json, emit
+from assistant.errors import UsageError
+
+
+def ask_audio(args: argparse.Namespace) -> int:
+    """Transcribe with the recogniser biased towards our intents, then one dialogue turn."""
+    from assistant.app import load_skill
+    from assistant.dialogue import State
+    from assistant.modelstore import resolve_model
+    from assistant.speech.recognizer import load_model, transcribe_file
+
+    if args.question:
+        raise UsageError("give either a question or --audio FILE.wav, not both")
+    skill = load_skill(args.intents, args.knowledge)
+    model = load_model(resolve_model(args.model))
+    transcript = transcribe_file(model, args.audio, grammar=grammar_phrases(skill.intents))
+    _, answer = skill.turn(State(), transcript)
+    if args.json:
+        emit(
+            answer_json(
+                transcript.text,
+                answer,
+                transcript=transcript.text,
+                transcript_confidence=round(transcript.confidence, 3),
+            )
+        )
+    else:
+        emit(answer.text)
+    if args.speak:
+        from assistant.commands._speak import TextSpeaker
+
+        speaker = TextSpeaker(output_device=args.output_device)
+        try:
+            speaker.say(answer.text)
+        finally:
+            speaker.close()
+    return 0
+
+
+def grammar_phrases(intents) -> list[str]:
+    """What the recogniser should expect: sentences sampled from every template."""
+    return intents.spoken_sentences()
