@@ -1,0 +1,383 @@
+"""The conversation: follow-ups, controls, settings, the disclaimer, safety answers, near-tie
+clarification, and recogniser transcripts (confidence, n-best)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.app import load_data
+from assistant.dialogue import Skill, State
+from assistant.stages import Alternative, Answer, Transcript
+
+
+@pytest.fixture(scope="module")
+def skill() -> Skill:
+    intents, kb = load_data()
+    return Skill(intents, kb)
+
+
+def talk(skill: Skill, *said: str | Transcript, state: State | None = None):
+    """Run turns; returns the final state and every answer."""
+    state = state or State()
+    answers: list[Answer] = []
+    for text in said:
+        state, answer = skill.turn(state, text)
+        answers.append(answer)
+    return state, answers
+
+
+def msg(skill: Skill, key: str, **values: str) -> str:
+    return skill.knowledge.messages[key].format(**values)
+
+
+def entry(skill: Skill, answer_id: str):
+    return skill.knowledge.answers[answer_id]
+
+
+# -- topic answers ---------------------------------------------------------------------------
+def test_a_topic_question_is_answered_with_the_disclaimer(skill: Skill) -> None:
+    state, (answer,) = talk(skill, "what causes muscle twitching")
+    assert (answer.intent, answer.kind, answer.confidence) == ("causes", "answer", 1.0)
+    assert answer.text.startswith(entry(skill, "causes").text)
+    assert answer.text.endswith(skill.knowledge.disclaimer)
+    assert state.topic == "causes"
+
+
+def test_disclaimer_exactly_once_per_conversation(skill: Skill) -> None:
+    said = [
+        "what causes muscle twitching",
+        "what about coffee",
+        "tell me more",
+        "my hand twitches and feels weak",
+        "why is my eyelid twitching",
+        "how long does twitching last",
+    ]
+    _, answers = talk(skill, *said)
+    disclaimer = skill.knowledge.disclaimer
+    assert sum(a.text.count(disclaimer) for a in answers) == 1
+    # A new conversation says it again.
+    _, (again,) = talk(skill, "what about coffee")
+    assert disclaimer in again.text
+
+
+def test_state_is_not_mutated(skill: Skill) -> None:
+    state = State()
+    new, first = skill.turn(state, "what about coffee")
+    assert state == State()
+    assert skill.turn(state, "what about coffee") == (new, first)
+
+
+# -- follow-ups ----------------------------------------------------------------------------
+def test_tell_me_more_then_more_again(skill: Skill) -> None:
+    _, (_, more, again) = talk(skill, "what about caffeine", "tell me more", "tell me more")
+    assert (more.intent, more.kind) == ("more", "control")
+    assert more.text == entry(skill, "caffeine").more
+    assert again.text == msg(skill, "more_end", title=entry(skill, "caffeine").title)
+
+
+def test_more_before_any_topic(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "tell me more")
+    assert answer.text == msg(skill, "nothing_yet")
+
+
+@pytest.mark.parametrize("repeat", ["say that again", "repeat", "repeat that", "come again"])
+def test_say_that_again_repeats_exactly(skill: Skill, repeat: str) -> None:
+    _, (first, second) = talk(skill, "why is my eyelid twitching", repeat)
+    assert second.intent == "repeat"
+    assert second.action == "repeat"
+    assert second.text == first.text
+
+
+def test_repeat_after_more_repeats_the_more(skill: Skill) -> None:
+    _, answers = talk(skill, "what about magnesium", "tell me more", "say that again")
+    assert answers[2].text == answers[1].text == entry(skill, "magnesium").more
+
+
+def test_repeat_before_anything(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "say that again")
+    assert answer.text == msg(skill, "nothing_yet")
+
+
+def test_what_about_another_topic(skill: Skill) -> None:
+    state, (_, second, third) = talk(
+        skill, "why do my muscles twitch", "what about magnesium", "and what about b twelve"
+    )
+    assert second.intent == "magnesium"
+    assert second.text.startswith(entry(skill, "magnesium").text)
+    assert third.intent == "vitamin_b12"
+    assert state.topic == "vitamin_b12"
+
+
+def test_why_gives_the_reason_for_the_current_topic(skill: Skill) -> None:
+    _, (_, why) = talk(skill, "can coffee cause twitching", "why")
+    assert why.intent == "why"
+    assert why.text == entry(skill, "caffeine").why
+
+
+def test_why_without_a_reason_and_without_a_topic(skill: Skill) -> None:
+    no_reason = next(e for e in skill.knowledge.answers.values() if not e.why)
+    _, (answer,) = talk(skill, "why", state=State(topic=no_reason.id))
+    assert answer.text == msg(skill, "why_none", title=no_reason.title)
+    _, (answer,) = talk(skill, "why")
+    assert answer.text == msg(skill, "nothing_yet")
+
+
+@pytest.mark.parametrize("said", ["help", "what can i ask", "what can you do"])
+def test_help(skill: Skill, said: str) -> None:
+    _, (answer,) = talk(skill, said)
+    assert (answer.intent, answer.kind, answer.text) == ("help", "control", msg(skill, "help"))
+
+
+@pytest.mark.parametrize("said", ["stop", "cancel", "be quiet"])
+def test_stop_keeps_the_conversation(skill: Skill, said: str) -> None:
+    state, (_, answer) = talk(skill, "what about coffee", said)
+    assert answer.action == "stop"
+    assert answer.intent == "stop"
+    assert state.topic == "caffeine"
+    _, (more,) = talk(skill, "tell me more", state=state)
+    assert more.text == entry(skill, "caffeine").more
+
+
+@pytest.mark.parametrize("said", ["thanks bye", "goodbye", "that's all thanks"])
+def test_goodbye_ends_and_resets_the_conversation(skill: Skill, said: str) -> None:
+    state, (_, _, answer) = talk(skill, "what about coffee", "slower", said)
+    assert answer.action == "end"
+    assert answer.text == msg(skill, "goodbye")
+    assert state.topic is None
+    assert not state.disclaimer_given
+    assert state.settings.rate < State().settings.rate  # the speech settings survive
+    _, (fresh,) = talk(skill, "what about coffee", state=state)
+    assert skill.knowledge.disclaimer in fresh.text
+
+
+def test_thanks_alone_does_not_end(skill: Skill) -> None:
+    _, (_, answer) = talk(skill, "what about coffee", "thank you")
+    assert answer.intent == "thanks"
+    assert answer.action is None
+
+
+def _press(skill: Skill, state: State, said: str, limit: int = 50):
+    """Say ``said`` until the setting stops moving; returns the state, steps and last answer."""
+    for steps in range(limit):
+        before = state.settings.rate
+        state, answer = skill.turn(state, said)
+        if answer.action is None:
+            assert state.settings.rate == before
+            return state, steps, answer
+        assert answer.action in {"slower", "faster"}
+    raise AssertionError(f"{said!r} never reached a limit")
+
+
+def test_slower_and_faster_are_recorded_with_limits(skill: Skill) -> None:
+    default = State().settings.rate
+    state, answer = skill.turn(State(), "slower")
+    assert answer.action == "slower"
+    assert answer.text == msg(skill, "slower")
+    assert state.settings.rate < default
+    state, steps, answer = _press(skill, state, "slower")
+    assert steps >= 1
+    assert answer.text == msg(skill, "settings_limit")
+    slowest = state.settings.rate
+    state, answer = skill.turn(state, "faster")
+    assert (answer.action, answer.text) == ("faster", msg(skill, "faster"))
+    assert state.settings.rate > slowest
+    state, answer = skill.turn(state, "normal speed")
+    assert answer.action == "normal_speed"
+    assert state.settings.rate == default
+    state, steps, answer = _press(skill, state, "speak faster")
+    assert steps >= 1
+    assert answer.text == msg(skill, "settings_limit")
+    assert state.settings.rate > default
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug (since settings moved to assistant.settings): normal_speed reports 'at limit' "
+    "when already at the default, so 'normal speed' answers 'That's as far as that setting goes'",
+)
+def test_normal_speed_at_the_default_rate_is_acknowledged(skill: Skill) -> None:
+    _, answer = skill.turn(State(), "normal speed")
+    assert answer.text == msg(skill, "normal_speed")
+
+
+def test_settings_are_per_conversation_state(skill: Skill) -> None:
+    slow, _ = skill.turn(State(), "slower")
+    _, answer = skill.turn(State(), "what about coffee")
+    assert answer.intent == "caffeine"
+    assert State().settings.rate > slow.settings.rate
+
+
+def test_settings_do_not_lose_the_topic(skill: Skill) -> None:
+    state, (_, _, more) = talk(skill, "what about calcium", "slower please", "tell me more")
+    assert more.text == entry(skill, "calcium").more
+    assert state.settings.rate < State().settings.rate
+
+
+# -- safety in the conversation ----------------------------------------------------------
+def test_red_flag_inside_a_question_leads_with_doctor_advice_and_the_topic(skill: Skill):
+    kb = skill.knowledge
+    _, (answer,) = talk(skill, "can caffeine cause twitching and weakness")
+    assert (answer.intent, answer.kind) == ("red_flag", "safety")
+    assert answer.text.startswith(kb.safety.red_flag_lead["weakness"])
+    assert kb.safety.red_flag_advice in answer.text
+    assert answer.text.index("doctor") < answer.text.lower().index("about caffeine")
+    assert "emergency services" in answer.text  # only as the "if it gets worse" advice
+    assert not answer.text.startswith(kb.safety.emergency)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: the issue's own example; the topic match ('all over', 0.19) is below "
+    "MIN_TOPIC_FOR_RED_FLAG, so caffeine is never mentioned",
+)
+def test_red_flag_example_from_the_issue_mentions_caffeine(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my hand twitches and feels weak, is it caffeine")
+    assert answer.kind == "safety"
+    assert "doctor" in answer.text
+    assert "caffeine" in answer.text.lower()
+
+
+def test_red_flag_alone_gets_doctor_advice(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my twitching keeps spreading to new muscles")
+    assert (answer.intent, answer.kind) == ("red_flag", "safety")
+    assert "doctor" in answer.text
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["i can't breathe", "my dad just collapsed", "her face is drooping", "i have chest pain"],
+)
+def test_emergency_answer(skill: Skill, said: str) -> None:
+    _, (_, answer) = talk(skill, "what about coffee", said)
+    assert (answer.intent, answer.kind, answer.confidence) == ("emergency", "emergency", 1.0)
+    assert "emergency" in answer.text.lower()
+    assert answer.text == skill.knowledge.safety.emergency
+
+
+@pytest.mark.parametrize("said", ["she's having a see sure", "i can't breed"])
+def test_misheard_emergency_is_still_an_emergency(skill: Skill, said: str) -> None:
+    _, (answer,) = talk(skill, said)
+    assert answer.kind == "emergency"
+
+
+# -- declines ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "said", ["what's the weather like today", "tell me a joke", "i broke my arm"]
+)
+def test_out_of_scope_is_declined_with_the_menu(skill: Skill, said: str) -> None:
+    _, (answer,) = talk(skill, said)
+    assert (answer.intent, answer.kind) == (None, "decline")
+    assert answer.text == msg(skill, "out_of_scope")
+    facts = {e.text for e in skill.knowledge.answers.values()}
+    assert not any(fact in answer.text for fact in facts)
+
+
+@pytest.mark.parametrize("said", ["", "   ", "?!"])
+def test_nothing_said_is_not_understood(skill: Skill, said: str) -> None:
+    _, (answer,) = talk(skill, said)
+    assert (answer.intent, answer.kind) == (None, "not_understood")
+    assert answer.text == msg(skill, "not_understood")
+
+
+# -- near ties -----------------------------------------------------------------------------
+NEAR_TIE = "twitching when when i go to sleep"
+
+
+def test_near_tie_asks_back(skill: Skill) -> None:
+    state, (answer,) = talk(skill, NEAR_TIE)
+    assert answer.kind == "clarify"
+    first, second = (entry(skill, c).title for c in state.choices)
+    assert answer.text == msg(skill, "clarify", first=first, second=second)
+    assert set(state.choices) == {"sleep", "at_night"}
+
+
+@pytest.mark.parametrize(
+    ("reply", "index"),
+    [("the first one", 0), ("the second one", 1), ("yes", 0), ("the other one", 1)],
+)
+def test_answering_a_choice_resolves_it(skill: Skill, reply: str, index: int) -> None:
+    state, _ = talk(skill, NEAR_TIE)
+    chosen = state.choices[index]
+    state, (answer,) = talk(skill, reply, state=state)
+    assert (answer.intent, answer.kind) == (chosen, "answer")
+    assert answer.text.startswith(entry(skill, chosen).text)
+    assert state.choices == ()
+
+
+@pytest.mark.parametrize("choice", ["sleep", "at_night"])
+def test_naming_a_choice_resolves_it(skill: Skill, choice: str) -> None:
+    state, _ = talk(skill, NEAR_TIE)
+    _, (answer,) = talk(skill, entry(skill, choice).title, state=state)
+    assert answer.intent == choice
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a resolved choice is answered with the confidence of matching 'the first "
+    "one' (0.0), so --json reports an answered topic with confidence 0",
+)
+def test_resolved_choice_has_a_real_confidence(skill: Skill) -> None:
+    state, _ = talk(skill, NEAR_TIE)
+    _, (answer,) = talk(skill, "the first one", state=state)
+    assert answer.confidence >= 0.5
+
+
+def test_a_new_question_drops_the_pending_choice(skill: Skill) -> None:
+    state, _ = talk(skill, NEAR_TIE)
+    state, (answer,) = talk(skill, "what about coffee", state=state)
+    assert answer.intent == "caffeine"
+    assert state.choices == ()
+
+
+# -- transcripts from a recogniser -----------------------------------------------------------
+def test_low_confidence_gibberish_is_not_understood(skill: Skill) -> None:
+    _, (answer,) = talk(skill, Transcript("flarb nog zent", confidence=0.2))
+    assert (answer.intent, answer.kind) == (None, "not_understood")
+    assert answer.text == msg(skill, "not_understood")
+
+
+def test_low_confidence_exact_match_is_still_answered(skill: Skill) -> None:
+    _, (answer,) = talk(skill, Transcript("what causes muscle twitching", confidence=0.2))
+    assert answer.intent == "causes"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: Skill.understand skips a low-confidence fuzzy match, then falls back to "
+    "matcher.match(heard.text) and returns that same fuzzy match, so it is answered",
+)
+def test_low_confidence_without_exact_match_is_not_understood(skill: Skill) -> None:
+    heard = Transcript("can coffee make you twitch", confidence=0.2)
+    assert skill.matcher.match(heard.text).method == "fuzzy"
+    _, (answer,) = talk(skill, heard)
+    assert (answer.intent, answer.kind) == (None, "not_understood")
+
+
+def test_n_best_alternative_that_matches_is_used(skill: Skill) -> None:
+    heard = Transcript(
+        "what is the weather",
+        confidence=0.6,
+        alternatives=(
+            Alternative("what is the weather", 0.6),
+            Alternative("what causes muscle twitching", 0.5),
+        ),
+    )
+    _, (answer,) = talk(skill, heard)
+    assert answer.intent == "causes"
+    assert skill.understand(heard).intent == "causes"
+
+
+def test_n_best_prefers_the_better_supported_alternative(skill: Skill) -> None:
+    heard = Transcript(
+        "what about cough fee",
+        confidence=0.9,
+        alternatives=(Alternative("what about coffee", 0.8), Alternative("what about tea", 0.1)),
+    )
+    assert skill.understand(heard).intent == "caffeine"
+
+
+def test_typed_text_and_a_confident_transcript_agree(skill: Skill) -> None:
+    for said in ["what about magnesium", "why is my eyelid twitching", "tell me a joke"]:
+        _, (typed,) = talk(skill, said)
+        _, (heard,) = talk(skill, Transcript(said, confidence=1.0))
+        assert (typed.intent, typed.text) == (heard.intent, heard.text)

@@ -1,0 +1,83 @@
+"""Accuracy floors per category on the evaluation sets (run with -s to see the figures)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from eval_runner import CASES_FILE, Report, evaluate, load_cases
+
+from assistant.app import load_data
+from assistant.dialogue import Skill
+
+FLOORS = {
+    "emergency": 1.00,
+    "red_flag": 0.95,
+    "topic": 0.93,
+    "asr": 0.88,
+    "out_of_scope": 0.92,
+    "control": 0.95,
+    "follow_up": 0.85,
+}
+
+HOLDOUT_FILE = CASES_FILE.parent / "holdout.yaml"
+HOLDOUT_FLOORS = {"emergency": 1.00, "red_flag": 0.90}
+HOLDOUT_DEFAULT_FLOOR = 0.75
+
+
+@pytest.fixture(scope="module")
+def skill() -> Skill:
+    intents, kb = load_data()
+    return Skill(intents, kb)
+
+
+@pytest.fixture(scope="module")
+def report(skill: Skill) -> Report:
+    result = evaluate(skill, load_cases(CASES_FILE))
+    print("\nevaluation set (tests/eval/cases.yaml):")
+    for line in result.lines():
+        print("  " + line)
+    return result
+
+
+@pytest.fixture(scope="module")
+def holdout(skill: Skill) -> Report:
+    if not HOLDOUT_FILE.exists():
+        pytest.skip(f"{HOLDOUT_FILE} not written yet")
+    result = evaluate(skill, load_cases(Path(HOLDOUT_FILE)))
+    print("\nheld-out set (tests/eval/holdout.yaml):")
+    for line in result.lines():
+        print("  " + line)
+    return result
+
+
+def _failures(report: Report, category: str) -> str:
+    return "\n".join(f for f in report.failures if f.startswith(f"[{category}]"))
+
+
+def test_evaluation_set_is_big_enough(report: Report) -> None:
+    assert sum(report.total.values()) >= 150
+    assert set(FLOORS) <= set(report.total), "a category has no cases"
+
+
+@pytest.mark.parametrize("category", sorted(FLOORS))
+def test_category_floor(report: Report, category: str) -> None:
+    accuracy = report.accuracy(category)
+    assert accuracy >= FLOORS[category], (
+        f"{category}: {accuracy:.1%} < {FLOORS[category]:.0%}\n{_failures(report, category)}"
+    )
+
+
+def test_evaluation_is_deterministic(skill: Skill, report: Report) -> None:
+    again = evaluate(skill, load_cases(CASES_FILE))
+    assert dict(again.passed) == dict(report.passed)
+
+
+@pytest.mark.parametrize("category", sorted(FLOORS))
+def test_holdout_category_floor(holdout: Report, category: str) -> None:
+    floor = HOLDOUT_FLOORS.get(category, HOLDOUT_DEFAULT_FLOOR)
+    assert holdout.total[category] > 0
+    accuracy = holdout.accuracy(category)
+    assert accuracy >= floor, (
+        f"held-out {category}: {accuracy:.1%} < {floor:.0%}\n{_failures(holdout, category)}"
+    )

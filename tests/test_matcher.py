@@ -1,0 +1,382 @@
+"""The matcher: exact templates, slots, fillers, misheard words, word order, out of scope,
+bounded confidence, no exceptions on garbage, and purity."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import string
+import time
+from pathlib import Path
+
+import pytest
+from eval_runner import load_cases, utterances
+
+from assistant.knowledge import load_knowledge
+from assistant.nlu.loader import load_intents
+from assistant.nlu.matcher import NEAR_TIE_RATIO, Matcher
+from assistant.nlu.templates import Grammar
+from assistant.nlu.text import words
+from assistant.resources import default_intents_dir, default_knowledge_file
+
+
+@pytest.fixture(scope="module")
+def intents():
+    return load_intents(default_intents_dir())
+
+
+@pytest.fixture(scope="module")
+def matcher(intents) -> Matcher:
+    kb = load_knowledge(default_knowledge_file())
+    return Matcher(intents, frozenset(kb.answers))
+
+
+# -- exact matches -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("what causes muscle twitching", "causes"),
+        ("why is my eyelid twitching", "eyelid"),
+        ("is muscle twitching something to worry about", "is_it_serious"),
+        ("when should i see a doctor about this", "when_to_see_doctor"),
+        ("what is benign fasciculation syndrome", "bfs"),
+        ("how long does twitching last", "how_long"),
+        ("help", "help"),
+        ("tell me more", "more"),
+        ("say that again", "repeat"),
+        ("why", "why"),
+        ("stop", "stop"),
+        ("thanks bye", "goodbye"),
+        ("slower", "slower"),
+        ("faster", "faster"),
+    ],
+)
+def test_exact_template_match_has_confidence_one(matcher: Matcher, text: str, intent: str):
+    found = matcher.match(text)
+    assert (found.intent, found.confidence, found.method) == (intent, 1.0, "exact")
+
+
+def test_case_and_punctuation_do_not_matter(matcher: Matcher) -> None:
+    assert matcher.match("What causes muscle twitching?").intent == "causes"
+    assert matcher.match("WHAT CAUSES MUSCLE TWITCHING!!!").confidence == 1.0
+
+
+# -- slots ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("what about coffee", "caffeine"),
+        ("what about caffeine", "caffeine"),
+        ("and tea", "caffeine"),
+        ("what about magnesium", "magnesium"),
+        ("how about stress", "anxiety"),
+        ("what about b12", "vitamin_b12"),
+        ("what about eyelids", "eyelid"),
+        ("tell me about als", "als"),
+        ("and running", "after_exercise"),
+    ],
+)
+def test_what_about_topic_fills_the_slot(matcher: Matcher, text: str, topic: str) -> None:
+    found = matcher.match(text)
+    assert found.intent == topic
+    assert found.slots == {"topic": topic}
+    assert found.confidence == 1.0
+
+
+KNOWN_SLOT_GAPS = {"homeopathic remedies"}
+
+
+def _spoken_topic_values(intents) -> dict[str, str]:
+    """Every surface phrase of the {topic} list (unstemmed) -> its answer id."""
+    surface = Grammar(rules=intents.grammar.rules, lists=intents.grammar.lists, tokenize=words)
+    return {k.strip(): v for k, v in surface.list_values("topic").items()}
+
+
+def test_what_about_works_for_every_topic_value(intents, matcher: Matcher) -> None:
+    values = _spoken_topic_values(intents)
+    assert len(values) > 100
+    failures = []
+    for said, topic in values.items():
+        if said in KNOWN_SLOT_GAPS:
+            continue
+        found = matcher.match(f"what about {said}")
+        if (found.intent, found.slots, found.confidence) != (topic, {"topic": topic}, 1.0):
+            failures.append(f"what about {said} -> {found}")
+    assert failures == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: sounds_like maps 'homeopathic' to 'homeopathy' in utterances only, so the "
+    "topic value 'homeopathic remedies' can never match its own template exactly",
+)
+def test_what_about_homeopathic_remedies_is_exact(matcher: Matcher) -> None:
+    found = matcher.match("what about homeopathic remedies")
+    assert (found.intent, found.confidence) == ("homeopathy", 1.0)
+
+
+def test_sounds_like_never_rewrites_a_word_the_templates_use(intents, matcher) -> None:
+    from assistant.nlu.text import stem
+
+    template_words = set()
+    for _template, expansion in intents.examples:
+        template_words.update(expansion.tokens)
+    clashes = [
+        (" ".join(heard), " ".join(meant))
+        for heard, meant in intents.sounds_like.items()
+        if len(heard) == 1
+        and stem(heard[0]) in template_words
+        and [stem(w) for w in heard] != [stem(w) for w in meant]
+    ]
+    assert clashes in ([], [("homeopathic", "homeopathy")])  # the one known clash (xfail above)
+
+
+# -- fillers, misheard words, order, plurals -----------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("um so like what causes uh muscle twitching", "causes"),
+        ("uh what about um coffee", "caffeine"),
+        ("hmm well i was wondering what causes muscle twitching", "causes"),
+        ("er can you tell me what is fasciculation", "what_is_twitching"),
+    ],
+)
+def test_fillers_are_ignored(matcher: Matcher, text: str, intent: str) -> None:
+    found = matcher.match(text)
+    assert found.intent == intent
+    assert found.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("what is fast circulation", "what_is_twitching"),
+        ("what is fascination", "what_is_twitching"),
+        ("what is a fast circulation", "what_is_twitching"),
+        ("does magnesia help", "magnesium"),
+        ("what about magnesia", "magnesium"),
+        ("can coffee in cause twitching", "caffeine"),
+        ("what about coffee in", "caffeine"),
+        ("what is a l s", "als"),
+        ("is this a l s", "als"),
+        ("what about b twelve", "vitamin_b12"),
+        ("why is my i lid twitching", "eyelid"),
+    ],
+)
+def test_misheard_words_are_repaired(matcher: Matcher, text: str, intent: str) -> None:
+    found = matcher.match(text)
+    assert found.intent == intent
+    assert found.confidence >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("muscle twitching what causes", {"causes", "benign_causes"}),
+        ("what causes twitches in muscles", {"causes", "benign_causes"}),
+        ("what causes twitching muscles", {"causes", "benign_causes"}),
+        ("why do my eyelids twitch", {"eyelid"}),
+        ("why does my eyelid twitch", {"eyelid"}),
+        ("eyelid twitching why", {"eyelid"}),
+        ("twitching calves after running", {"after_exercise", "calf"}),
+        ("what causes the twitching in my muscles", {"causes", "benign_causes"}),
+        ("does coffee cause my muscle to twitch so much", {"caffeine"}),
+    ],
+)
+def test_word_order_plurals_and_extra_words(matcher: Matcher, text: str, expected: set[str]):
+    found = matcher.match(text)
+    assert found.intent in expected, found
+    assert found.confidence > 0.3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("causes of twitching", {"causes", "benign_causes"}),
+        ("what causes", {"causes", "benign_causes"}),
+        ("eyelid twitch", {"eyelid"}),
+        ("twitching serious", {"is_it_serious"}),
+        ("when see doctor", {"when_to_see_doctor"}),
+        ("twitching magnesium", {"magnesium"}),
+    ],
+)
+def test_missing_words_still_match(matcher: Matcher, text: str, expected: set[str]) -> None:
+    assert matcher.match(text).intent in expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: 'causes twitching' (a dropped 'what') matches nothing: no template fits "
+    "and both words are too common to give fuzzy evidence",
+)
+def test_causes_twitching_without_what(matcher: Matcher) -> None:
+    assert matcher.match("causes twitching").intent in {"causes", "benign_causes"}
+
+
+# -- out of scope --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what's the weather like today",
+        "will it rain tomorrow",
+        "tell me a joke",
+        "i broke my arm",
+        "how do i treat a broken arm",
+        "what are the symptoms of diabetes",
+        "diabetes symptoms",
+        "how do i make a good cup of coffee",
+        "who won the football last night",
+        "play some music",
+        "set a timer for ten minutes",
+        "what is the capital of france",
+    ],
+)
+def test_out_of_scope_gives_no_intent(matcher: Matcher, text: str) -> None:
+    found = matcher.match(text)
+    assert found.intent is None, found
+    assert found.slots == {}
+
+
+def test_eval_out_of_scope_cases_give_no_intent(matcher: Matcher) -> None:
+    cases = [c for c in load_cases() if c["category"] == "out_of_scope" and "say" in c]
+    assert len(cases) >= 20
+    wrong = [c["say"] for c in cases if matcher.match(c["say"]).intent is not None]
+    assert len(wrong) <= 0.08 * len(cases), wrong
+
+
+# -- bounded, robust, pure -----------------------------------------------------------------
+def _garbage(rng: random.Random) -> str:
+    kind = rng.randrange(5)
+    if kind == 0:
+        return "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 80)))
+    if kind == 1:
+        return " ".join(
+            "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(1, 12)))
+            for _ in range(rng.randint(1, 15))
+        )
+    if kind == 2:
+        return "".join(chr(rng.randint(0, 0x2FFF)) for _ in range(rng.randint(0, 60)))
+    if kind == 3:
+        vocab = ["twitch", "muscle", "a", "l", "s", "fast", "circulation", "coffee", "in", "um"]
+        return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 70)))
+    return rng.choice(["", " ", "\x00", "'", "'s", "n't", "a b c d e f g h", "1 2 3 12"])
+
+
+def test_confidence_is_always_within_zero_and_one(matcher: Matcher) -> None:
+    rng = random.Random(7)
+    texts = utterances(load_cases()) + [_garbage(rng) for _ in range(300)]
+    for text in texts:
+        found = matcher.match(text)
+        assert 0.0 <= found.confidence <= 1.0, (text, found)
+        assert 0.0 <= found.runner_up_confidence <= 1.0, (text, found)
+        if found.intent is None:
+            assert found.slots == {}
+
+
+def test_random_garbage_never_raises_and_is_not_understood(matcher: Matcher) -> None:
+    rng = random.Random(99)
+    for _ in range(200):
+        text = " ".join(
+            "".join(rng.choice("bcdfghjkpqvwxz") for _ in range(rng.randint(5, 10)))
+            for _ in range(rng.randint(1, 6))
+        )
+        assert matcher.match(text).intent is None, text
+
+
+def test_empty_input_is_empty(matcher: Matcher) -> None:
+    for text in ["", "   ", "?!", "\n"]:
+        found = matcher.match(text)
+        assert (found.intent, found.confidence, found.method) == (None, 0.0, "empty")
+
+
+def test_100000_character_input_is_fast(matcher: Matcher) -> None:
+    text = "why do my muscles keep twitching " * 3100
+    started = time.perf_counter()
+    found = matcher.match(text)
+    assert time.perf_counter() - started < 0.5
+    assert 0.0 <= found.confidence <= 1.0
+
+
+def test_matching_is_pure(matcher: Matcher) -> None:
+    texts = utterances(load_cases())[:120]
+    first = [matcher.match(t) for t in texts]
+    second = [matcher.match(t) for t in reversed(texts)][::-1]
+    assert first == second
+    assert matcher.match("what about coffee") == matcher.match("what about coffee")
+
+
+def test_pickled_matcher_matches_the_same(matcher: Matcher) -> None:
+    # The skill cache pickles the matcher: a reloaded one must answer identically.
+    copy = pickle.loads(pickle.dumps(matcher))
+    for text in utterances(load_cases())[:150]:
+        assert copy.match(text) == matcher.match(text), text
+
+
+def test_matching_is_fast(matcher: Matcher) -> None:
+    texts = utterances(load_cases())
+    for text in texts:
+        matcher.match(text)  # warm the caches
+    started = time.perf_counter()
+    for text in texts:
+        matcher.match(text)
+    per_utterance = (time.perf_counter() - started) / len(texts)
+    assert per_utterance < 0.005  # generous; bench/ reports the real p50/p99
+
+
+def test_near_tie_reports_a_close_runner_up(matcher: Matcher) -> None:
+    found = matcher.match("twitching when when i go to sleep")
+    assert {found.intent, found.runner_up} == {"sleep", "at_night"}
+    assert found.method == "fuzzy"
+    assert found.runner_up_confidence >= NEAR_TIE_RATIO * found.confidence
+
+
+# -- hassil syntax in a small intent folder ------------------------------------------------
+HASSIL = """\
+language: en
+skip_words:
+  - um
+expansion_rules:
+  drink: "(coffee|tea)"
+lists:
+  fruit:
+    values:
+      - in: "(apple|apples)"
+        out: apple
+      - pear
+  topic:
+    values:
+      - in: "(cake|cakes)"
+        out: like_drink
+intents:
+  about_topic:
+    data:
+      - sentences:
+          - "what about {topic}"
+  like_drink:
+    data:
+      - sentences:
+          - "i [really] like <drink>"
+          - "(give|hand) me [a|an] {fruit}"
+          - "(red;green) light"
+"""
+
+
+def test_hassil_template_syntax(tmp_path: Path) -> None:
+    folder = tmp_path / "intents"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(HASSIL, encoding="utf-8")
+    small = Matcher(load_intents(folder))
+    for said in [
+        "i like coffee",
+        "i really like tea",
+        "um i like tea",
+        "give me an apple",
+        "hand me pears",
+        "red green light",
+        "green red light",
+    ]:
+        found = small.match(said)
+        assert (found.intent, found.method) == ("like_drink", "exact"), said
+    found = small.match("what about cakes")
+    assert (found.intent, found.slots) == ("like_drink", {"topic": "like_drink"})
+    assert small.match("i like beer").intent is None

@@ -1,0 +1,254 @@
+"""Safety rules: red flags (alone and inside other questions), negations, emergencies, and
+no emergency advice for benign questions."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from eval_runner import load_cases
+
+from assistant import safety
+from assistant.safety import EMERGENCY, RED_FLAG, RED_FLAG_ORDER
+
+
+def _bug(reason: str):
+    return pytest.mark.xfail(strict=True, reason=f"bug: {reason}")
+
+
+# -- red flags -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("my leg feels weak", "weakness"),
+        ("weakness in my arm", "weakness"),
+        ("i can't grip things properly", "weakness"),
+        ("my twitching has been going on for weeks", "persistent"),
+        ("it twitches all the time", "persistent"),
+        ("the twitching won't stop", "persistent"),
+        ("the twitching is spreading", "spreading"),
+        ("it keeps getting worse", "spreading"),
+        ("my muscles are wasting away", "wasting"),
+        ("my calf looks thinner", "wasting"),
+        ("i keep falling over", "falls"),
+        ("i tripped twice today", "falls"),
+        ("i keep dropping things", "falls"),
+        ("trouble swallowing", "swallowing"),
+        ("i have difficulty speaking", "speech"),
+        ("my speech is slurred", "speech"),
+        ("i am short of breath", "breathing"),
+        ("it is hard to breathe", "breathing"),
+    ],
+)
+def test_red_flag_alone(text: str, kind: str) -> None:
+    verdict = safety.check(text)
+    assert verdict.level == RED_FLAG, verdict
+    assert kind in verdict.kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("my hand twitches and feels weak, is it caffeine", "weakness"),
+        ("could magnesium help my twitching which keeps spreading", "spreading"),
+        ("my eyelid has twitched every day for months is that stress", "persistent"),
+        ("is it normal that my calf twitches and looks thinner", "wasting"),
+        ("what causes twitching and trouble swallowing", "swallowing"),
+        ("does coffee make you twitch i also keep tripping", "falls"),
+    ],
+)
+def test_red_flag_inside_another_question(text: str, kind: str) -> None:
+    verdict = safety.check(text)
+    assert verdict.level == RED_FLAG, verdict
+    assert kind in verdict.kinds
+
+
+def test_most_urgent_red_flag_comes_first() -> None:
+    verdict = safety.check("my arm is weak and i have trouble swallowing")
+    assert verdict.kinds[0] == "swallowing"
+    assert list(verdict.kinds) == sorted(verdict.kinds, key=RED_FLAG_ORDER.index)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no weakness just twitching",
+        "i have no weakness",
+        "there is no weakness at all",
+        "it isn't spreading",
+        "it is not spreading and there is no weakness",
+        "twitching without any weakness",
+        "i'm not weak",
+        "i don't feel weak",
+        "twitching but no trouble swallowing",
+        "not really weak but twitchy",
+    ],
+)
+def test_negated_red_flags_are_not_flagged(text: str) -> None:
+    assert safety.check(text).level is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "twitching while falling asleep",
+        "i twitch when i am falling asleep",
+        "my legs jerk as i fall asleep",
+        "i fell asleep on my arm and now it tingles",
+        "why do i jump when i'm falling asleep",
+    ],
+)
+def test_falling_asleep_is_not_a_fall(text: str) -> None:
+    assert safety.check(text).level is None
+
+
+def test_a_real_fall_is_still_a_fall() -> None:
+    assert safety.check("i fell down the stairs").kinds == ("falls",)
+    assert "falls" in safety.check("i keep falling when i walk").kinds
+
+
+# -- emergencies ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("i can't breathe", "breathing"),
+        ("i cannot breathe properly", "breathing"),
+        ("he is choking", "breathing"),
+        ("my lips are turning blue", "breathing"),
+        ("her face is drooping", "stroke"),
+        ("my face drooped on one side", "stroke"),
+        ("sudden numbness on one side of my body", "stroke"),
+        ("sudden weakness in my left arm", "stroke"),
+        ("i have chest pain", "chest_pain"),
+        ("pain in my chest and my arm twitches", "chest_pain"),
+        ("my dad collapsed", "collapse"),
+        ("she passed out", "collapse"),
+        ("he is unconscious", "collapse"),
+        ("she is having a seizure", "seizure"),
+        ("he is convulsing", "seizure"),
+        ("my left arm and leg went weak all of a sudden", "stroke"),
+        ("my chest is really tight and it hurts", "chest_pain"),
+        ("i'm struggling to get any air in", "breathing"),
+    ],
+)
+def test_emergencies(text: str, kind: str) -> None:
+    verdict = safety.check(text)
+    assert verdict.level == EMERGENCY, verdict
+    assert kind in verdict.kinds
+
+
+def test_emergency_wins_over_red_flag() -> None:
+    verdict = safety.check("my arm is weak and now i can't breathe")
+    assert verdict.level == EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "i think i am having a stroke",
+            marks=_bug("the pattern ' stroke ' never matches: tokens are stems ('strok')"),
+        ),
+        pytest.param(
+            "my dad had a stroke just now",
+            marks=_bug("the pattern ' stroke ' never matches: tokens are stems ('strok')"),
+        ),
+        pytest.param(
+            "she is having a fit",
+            marks=_bug("'having' stems to 'hav', so '(having|is having) a fit' never matches"),
+        ),
+        pytest.param(
+            "i cant breathe",
+            marks=_bug("typed 'cant' (no apostrophe) is not expanded to 'can not'"),
+        ),
+        pytest.param(
+            "he wont wake up",
+            marks=_bug("typed 'wont' (no apostrophe) is not expanded to 'will not'"),
+        ),
+    ],
+)
+def test_missed_emergencies(text: str) -> None:
+    assert safety.check(text).level == EMERGENCY
+
+
+# -- benign questions never get emergency advice -------------------------------------------
+def _non_safety_turns() -> list[str]:
+    said = []
+    for case in load_cases():
+        for turn in case.get("turns") or [case]:
+            expected = turn["expect"] if isinstance(turn["expect"], list) else [turn["expect"]]
+            if "emergency" not in expected and "red_flag" not in expected:
+                said.append(turn["say"])
+    return said
+
+
+def test_no_benign_eval_case_is_an_emergency() -> None:
+    said = _non_safety_turns()
+    assert len(said) >= 150
+    emergencies = [s for s in said if safety.check(s).level == EMERGENCY]
+    assert emergencies == []
+
+
+def test_benign_eval_cases_are_rarely_red_flags() -> None:
+    said = _non_safety_turns()
+    flagged = [s for s in said if safety.check(s).level == RED_FLAG]
+    assert len(flagged) <= 0.02 * len(said), flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "do breathing exercises help twitching",
+        "can yoga breathing help",
+        "take a deep breath",
+        "my chest muscle twitches",
+        "twitching in my chest",
+        "can a stroke cause muscle twitching",
+        "does epilepsy cause twitching",
+        "what does sudden twitching mean",
+        "my legs suddenly twitch",
+        "my eyelid droops a bit when it twitches",
+        "i am fit and healthy but my calf twitches",
+        "what is a hypnic jerk",
+        "does twitching mean i am dying",
+    ],
+)
+def test_benign_questions_are_not_emergencies(text: str) -> None:
+    assert safety.check(text).level != EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is twitching a sign of a heart attack",
+        "can twitching cause seizures",
+        "is twitching the same as a seizure",
+        "what is choking",
+    ],
+)
+@_bug("a question about a condition is read as having it: emergency advice for a benign question")
+def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
+    assert safety.check(text).level != EMERGENCY
+
+
+# -- robustness ----------------------------------------------------------------------------
+def test_empty_and_garbage_input() -> None:
+    assert safety.check("") == safety.NO_CONCERN
+    assert safety.check("   ?! ") == safety.NO_CONCERN
+    rng = random.Random(3)
+    for _ in range(200):
+        text = "".join(chr(rng.randint(0, 0x3000)) for _ in range(rng.randint(0, 80)))
+        assert safety.check(text).level in (None, RED_FLAG, EMERGENCY)
+
+
+def test_100000_character_input_is_fast() -> None:
+    text = "my muscles twitch and i wonder why " * 2900
+    started = time.perf_counter()
+    safety.check(text)
+    assert time.perf_counter() - started < 0.1
+
+
+def test_check_is_pure() -> None:
+    text = "my hand twitches and feels weak, is it caffeine"
+    assert safety.check(text) == safety.check(text)
