@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from assistant import safety
 from assistant import settings as speech_settings
 from assistant.knowledge import Knowledge
-from assistant.nlu.loader import IntentSet
+from assistant.nlu.loader import TOPIC_SLOT, IntentSet
 from assistant.nlu.matcher import NEAR_TIE_RATIO, Matcher
 from assistant.stages import Answer, IntentMatch, Transcript
 
@@ -50,6 +50,8 @@ MIN_ASR_CONFIDENCE = 0.45
 CLARIFY_BELOW = 0.75
 """Only a fuzzy match weaker than this can turn into a "did you mean" question."""
 MIN_TOPIC_FOR_RED_FLAG = 0.3
+PLACE_TOPICS = frozenset({"eyelid", "calf", "all_over"})
+"""Topics that say where the twitch is, not what the question is about."""
 MIN_CONTEXT_CONFIDENCE = 0.3
 """A vague follow-up read against the current topic must match at least this well."""
 
@@ -106,7 +108,12 @@ class Skill:
                 best, best_score = found, score
         if best is not None:
             return best
-        return self.matcher.match(heard.text) if heard.text.strip() else IntentMatch(None, 0.0)
+        if not heard.text.strip():
+            return IntentMatch(None, 0.0, method="empty")
+        found = self.matcher.match(heard.text)
+        if found.method != "exact" and heard.confidence < MIN_ASR_CONFIDENCE:
+            return replace(found, intent=None, slots={}, method="low_confidence")
+        return found
 
     # -- the turn --------------------------------------------------------------------------
     def turn(self, state: State, heard: str | Transcript) -> tuple[State, Answer]:
@@ -120,11 +127,12 @@ class Skill:
             return self._say(state, self.knowledge.safety.emergency, "emergency", 1.0, "emergency")
         found = self.understand(heard)
         if verdict.level == safety.RED_FLAG:
-            return self._red_flag(state, verdict, found)
+            return self._red_flag(state, verdict, found, text)
         if state.choices:
             resolved = self._resolve_choice(state, text, found)
             if resolved is not None:
-                return self._topic(replace(state, choices=()), resolved, found.confidence)
+                confidence = found.confidence if found.intent == resolved else 1.0
+                return self._topic(replace(state, choices=()), resolved, confidence)
             state = replace(state, choices=())
         if found.intent is None and state.topic:
             found = self._in_context(state, text, found)
@@ -172,11 +180,13 @@ class Skill:
         state = replace(state, topic=answer_id, said_more=False)
         return self._say(state, text, answer_id, confidence, "answer")
 
-    def _red_flag(self, state, verdict, found: IntentMatch) -> tuple[State, Answer]:
+    def _red_flag(self, state, verdict, found: IntentMatch, text: str) -> tuple[State, Answer]:
         kb = self.knowledge.safety
         parts = [kb.red_flag_lead[verdict.kinds[0]], kb.red_flag_advice]
         topic = found.intent if found.intent in self.knowledge.answers else None
-        if topic and found.confidence >= MIN_TOPIC_FOR_RED_FLAG:
+        if topic is None or found.confidence < MIN_TOPIC_FOR_RED_FLAG:
+            topic = self._named_topic(text)
+        if topic:
             entry = self.knowledge.answers[topic]
             parts.append(f"About {entry.title}: {_first_sentence(entry.text)}")
             state = replace(state, topic=topic, said_more=False)
@@ -224,7 +234,7 @@ class Skill:
 
     def _setting(self, state: State, intent: str, confidence: float) -> tuple[State, Answer]:
         changed, at_limit = SETTING_ACTIONS[intent](state.settings)
-        if at_limit:
+        if at_limit and intent != "normal_speed":  # already normal is still an answer
             return self._say(state, self._message("settings_limit"), intent, confidence, "control")
         state = replace(state, settings=changed)
         text = self._message(intent)
@@ -260,6 +270,20 @@ class Skill:
             if title and title in lowered:
                 return choice
         return None
+
+    def _named_topic(self, text: str) -> str | None:
+        """The last {topic} value said outright ("..., is it caffeine"), places aside."""
+        if TOPIC_SLOT not in self.intents.grammar.lists:
+            return None
+        said = " " + " ".join(self.intents.normalize(text)) + " "
+        best, best_at = None, -1
+        for phrase, value in self.intents.list_values(TOPIC_SLOT).items():
+            if value in PLACE_TOPICS or value not in self.knowledge.answers:
+                continue
+            at = said.rfind(" " + phrase)
+            if at > best_at:
+                best, best_at = value, at
+        return best
 
     # -- helpers ---------------------------------------------------------------------------
     def _with_disclaimer(self, state: State, text: str) -> tuple[str, State]:

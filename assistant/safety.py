@@ -34,7 +34,7 @@ _EMERGENCY_PATTERNS: dict[str, list[str]] = {
         r" can not get (any )?air",
     ],
     "stroke": [
-        r" stroke ",
+        r" (hav|had|has|is|it is|this is|be) (a )?strok ",
         r" (face|mouth|smile) (is |has |start |sudden |suddenly )*droop",
         r" droop (face|mouth|smile)",
         r" one side of (my|his|her|the|their) (face|body)",
@@ -65,7 +65,7 @@ _EMERGENCY_PATTERNS: dict[str, list[str]] = {
     "seizure": [
         r" seizur",
         r" convuls",
-        r" (have|had|having|is having) a fit ",
+        r" (have|hav|had|has) a fit ",
         r" epileptic",
         r" eye (\w+ ){0,2}roll",
         r" fitt ",
@@ -203,7 +203,7 @@ def check(text: str, heard: list[str] | None = None) -> SafetyVerdict:
     if not words:
         return NO_CONCERN
     joined = " " + " ".join(words) + " "
-    found = [k for k, pats in _COMPILED_EMERGENCY.items() if _hit(joined, pats)]
+    found = [k for k, pats in _COMPILED_EMERGENCY.items() if _hit(joined, pats, about_ok=True)]
     if not found and _SUDDEN.search(joined) and _hit(joined, [_STROKE_SIGN]):
         found = ["stroke"]  # sudden weakness, numbness or speech trouble: a stroke sign
     if found:
@@ -214,11 +214,22 @@ def check(text: str, heard: list[str] | None = None) -> SafetyVerdict:
     return NO_CONCERN
 
 
-def _hit(joined: str, patterns: list[re.Pattern[str]]) -> bool:
+_ABOUT = re.compile(
+    r" (sign|symptom|caus|lead to|same as|kind of|type of|risk of|mean|what is|"
+    r"what are|differen\w*)( of)?( an?| the)?$"
+)
+"""Words that make an emergency term the subject of a question, not something happening:
+"is twitching a sign of a heart attack", "can twitching cause seizures"."""
+
+
+def _hit(joined: str, patterns: list[re.Pattern[str]], about_ok: bool = False) -> bool:
     for pattern in patterns:
         for m in pattern.finditer(joined):
-            if not _negated(joined, m.start(), m.group(0)):
-                return True
+            if _negated(joined, m.start(), m.group(0)):
+                continue
+            if about_ok and _ABOUT.search(joined[: m.start()]):
+                continue
+            return True
     return False
 
 

@@ -205,11 +205,6 @@ def test_non_utf8_stdin_warns_once_and_goes_on(run, stdin: bytes) -> None:
     assert records[-1]["intent"] == "caffeine"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: --json uses ensure_ascii=False, so U+2028, U+2029 and U+0085 in a question "
-    "are echoed raw and break readers that split on Unicode line breaks (str.splitlines, JS)",
-)
 def test_json_output_survives_any_line_splitter(run) -> None:
     proc = run("ask", "--json", stdin="what about coffee\u2028 and tea\nwhat about \x85 tea\n")
     assert len(proc.out.splitlines()) == 2
@@ -344,11 +339,6 @@ def test_chat_survives_undecodable_input(run) -> None:
     assert proc.out.splitlines()[-1] == "Goodbye."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: chat reads with input(); a UnicodeDecodeError discards the whole buffered "
-    "chunk, so every line piped after an undecodable one is silently lost",
-)
 def test_chat_answers_the_lines_after_undecodable_input(run) -> None:
     proc = run("chat", stdin=b"\xff\xfe\x00\nwhat about coffee\nquit\n")
     assert "caffeine" in proc.out

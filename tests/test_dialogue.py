@@ -190,11 +190,6 @@ def test_slower_and_faster_are_recorded_with_limits(skill: Skill) -> None:
     assert state.settings.rate > default
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (since settings moved to assistant.settings): normal_speed reports 'at limit' "
-    "when already at the default, so 'normal speed' answers 'That's as far as that setting goes'",
-)
 def test_normal_speed_at_the_default_rate_is_acknowledged(skill: Skill) -> None:
     _, answer = skill.turn(State(), "normal speed")
     assert answer.text == msg(skill, "normal_speed")
@@ -225,11 +220,6 @@ def test_red_flag_inside_a_question_leads_with_doctor_advice_and_the_topic(skill
     assert not answer.text.startswith(kb.safety.emergency)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the issue's own example; the topic match ('all over', 0.19) is below "
-    "MIN_TOPIC_FOR_RED_FLAG, so caffeine is never mentioned",
-)
 def test_red_flag_example_from_the_issue_mentions_caffeine(skill: Skill) -> None:
     _, (answer,) = talk(skill, "my hand twitches and feels weak, is it caffeine")
     assert answer.kind == "safety"
@@ -311,11 +301,6 @@ def test_naming_a_choice_resolves_it(skill: Skill, choice: str) -> None:
     assert answer.intent == choice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a resolved choice is answered with the confidence of matching 'the first "
-    "one' (0.0), so --json reports an answered topic with confidence 0",
-)
 def test_resolved_choice_has_a_real_confidence(skill: Skill) -> None:
     state, _ = talk(skill, NEAR_TIE)
     _, (answer,) = talk(skill, "the first one", state=state)
@@ -341,11 +326,6 @@ def test_low_confidence_exact_match_is_still_answered(skill: Skill) -> None:
     assert answer.intent == "causes"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Skill.understand skips a low-confidence fuzzy match, then falls back to "
-    "matcher.match(heard.text) and returns that same fuzzy match, so it is answered",
-)
 def test_low_confidence_without_exact_match_is_not_understood(skill: Skill) -> None:
     heard = Transcript("can coffee make you twitch", confidence=0.2)
     assert skill.matcher.match(heard.text).method == "fuzzy"

@@ -105,11 +105,6 @@ def test_what_about_works_for_every_topic_value(intents, matcher: Matcher) -> No
     assert failures == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sounds_like maps 'homeopathic' to 'homeopathy' in utterances only, so the "
-    "topic value 'homeopathic remedies' can never match its own template exactly",
-)
 def test_what_about_homeopathic_remedies_is_exact(matcher: Matcher) -> None:
     found = matcher.match("what about homeopathic remedies")
     assert (found.intent, found.confidence) == ("homeopathy", 1.0)
@@ -204,11 +199,6 @@ def test_missing_words_still_match(matcher: Matcher, text: str, expected: set[st
     assert matcher.match(text).intent in expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 'causes twitching' (a dropped 'what') matches nothing: no template fits "
-    "and both words are too common to give fuzzy evidence",
-)
 def test_causes_twitching_without_what(matcher: Matcher) -> None:
     assert matcher.match("causes twitching").intent in {"causes", "benign_causes"}
 

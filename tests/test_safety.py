@@ -13,10 +13,6 @@ from assistant import safety
 from assistant.safety import EMERGENCY, RED_FLAG, RED_FLAG_ORDER
 
 
-def _bug(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"bug: {reason}")
-
-
 # -- red flags -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "kind"),
@@ -146,29 +142,14 @@ def test_emergency_wins_over_red_flag() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(
-            "i think i am having a stroke",
-            marks=_bug("the pattern ' stroke ' never matches: tokens are stems ('strok')"),
-        ),
-        pytest.param(
-            "my dad had a stroke just now",
-            marks=_bug("the pattern ' stroke ' never matches: tokens are stems ('strok')"),
-        ),
-        pytest.param(
-            "she is having a fit",
-            marks=_bug("'having' stems to 'hav', so '(having|is having) a fit' never matches"),
-        ),
-        pytest.param(
-            "i cant breathe",
-            marks=_bug("typed 'cant' (no apostrophe) is not expanded to 'can not'"),
-        ),
-        pytest.param(
-            "he wont wake up",
-            marks=_bug("typed 'wont' (no apostrophe) is not expanded to 'will not'"),
-        ),
+        "i think i am having a stroke",
+        "my dad had a stroke just now",
+        "she is having a fit",
+        "i cant breathe",
+        "he wont wake up",
     ],
 )
-def test_missed_emergencies(text: str) -> None:
+def test_emergencies_in_everyday_wording(text: str) -> None:
     assert safety.check(text).level == EMERGENCY
 
 
@@ -227,7 +208,6 @@ def test_benign_questions_are_not_emergencies(text: str) -> None:
         "what is choking",
     ],
 )
-@_bug("a question about a condition is read as having it: emergency advice for a benign question")
 def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
     assert safety.check(text).level != EMERGENCY
 

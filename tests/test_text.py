@@ -86,10 +86,6 @@ def test_inflections_meet(forms: str) -> None:
     assert len(stems) == 1, f"{forms!r} stem to {sorted(stems)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: -ied is stripped as -ed, so 'worried' -> 'worri' but 'worry' -> 'worry'",
-)
 def test_inflections_meet_for_ied() -> None:
     assert tokens("worried") == tokens("worry")
     assert tokens("tried") == tokens("try")

@@ -8,6 +8,9 @@ from typing import TextIO
 
 from assistant.stages import Answer
 
+_LINE_BREAKERS = ("\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
+"""Characters str.splitlines() and JavaScript treat as line breaks; escaped in JSON lines."""
+
 MAX_ECHO_CHARS = 500
 """Questions echoed in --json are cut to this length (a 100 000-character line stays sane)."""
 
@@ -22,7 +25,11 @@ def answer_json(question: str, answer: Answer, **extra: object) -> str:
         "text": answer.text,
     }
     record.update(extra)
-    return json.dumps(record, ensure_ascii=False)
+    line = json.dumps(record, ensure_ascii=False)
+    # Keep UTF-8 readable, but never emit characters that some readers treat as line ends.
+    for char in _LINE_BREAKERS:
+        line = line.replace(char, f"\\u{ord(char):04x}")
+    return line
 
 
 def emit(line: str, stream: TextIO | None = None) -> None:

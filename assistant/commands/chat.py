@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
         speaker = TextSpeaker(output_device=args.output_device)
     interactive = sys.stdin.isatty()
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a bad byte must not swallow later lines
     emit("Ask me about muscle twitching. Say help for ideas. Type quit to end.")
     state = State()
     try:

@@ -49,6 +49,22 @@ _CONTRACTIONS = {
     "gotta": "got to",
     "y'all": "you all",
     "ain't": "is not",
+    # Typed without the apostrophe (chat users, some recognisers).
+    "cant": "can not",
+    "wont": "will not",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "couldnt": "could not",
+    "wouldnt": "would not",
+    "shouldnt": "should not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "im": "i am",
+    "ive": "i have",
 }
 
 _NUMBER_WORDS = {"12": "twelve", "1": "one", "2": "two", "3": "three"}
@@ -175,6 +191,7 @@ def _strip_suffix(word: str) -> str:
         return word
     for suffix, replacement, min_stem in (
         ("ies", "y", 3),
+        ("ied", "y", 2),
         ("ing", "", 3),
         ("ed", "", 3),
         ("es", "", 4),
