@@ -90,6 +90,7 @@ def _setup_logging(verbosity: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status. Never lets a traceback reach the user."""
     parser, modules = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     _setup_logging(args.verbose or 0)
     command = args.command or DEFAULT_COMMAND
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.command is None:
-        args = parser.parse_args([command] if argv is None else [*argv, command])
+        args = parser.parse_args([*argv, command])
     try:
         return int(module.run(args) or 0)
     except AssistantError as exc:
