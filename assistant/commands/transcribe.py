@@ -1,0 +1,108 @@
+"""``assistant transcribe FILE.wav``: speech in a WAV file to text (or JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.errors import AssistantError, ModelError
+
+NAME = "transcribe"
+HELP = "transcribe a WAV file (16-bit PCM, 8-48 kHz, mono or stereo) to text"
+
+LOG = logging.getLogger("assistant.speech")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE.wav", type=Path, help="the recording to transcribe")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print one JSON object: text, confidence, words (word, start, end, conf), "
+        "alternatives (text, confidence)",
+    )
+    parser.add_argument(
+        "--model", metavar="DIR", default=None,
+        help="Vosk model folder (default: the installed model; see 'assistant model path')",
+    )
+    parser.add_argument(
+        "--grammar", metavar="FILE", type=Path, default=None,
+        help="restrict decoding towards these phrases (UTF-8, one per line; '#' comments); "
+        "free decoding still runs alongside, so other speech is still heard",
+    )
+
+
+def resolve_model_dir(explicit: str | Path | None) -> Path:
+    """The model folder to use: ``--model`` or the model store's choice."""
+    try:
+        from assistant.modelstore import resolve_model
+    except ModuleNotFoundError as exc:
+        if exc.name != "assistant.modelstore":
+            raise
+        if explicit is not None:
+            return Path(explicit)
+        raise ModelError(
+            "No speech model found. Run 'assistant model download' (once, needs the internet) "
+            "or pass --model DIR.",
+            spoken="I have no speech model yet. Please run assistant model download.",
+        ) from None
+    return resolve_model(explicit)
+
+
+def read_phrases(path: Path) -> list[str]:
+    """Grammar phrases from a text file: one per line, blank lines and '#' comments skipped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AssistantError(f"{path}: no such grammar file") from None
+    except UnicodeDecodeError:
+        raise AssistantError(f"{path}: the grammar file is not UTF-8 text") from None
+    except OSError as exc:
+        raise AssistantError(f"{path}: cannot read the grammar file ({exc.strerror})") from None
+    phrases = [line.strip() for line in text.splitlines()]
+    phrases = [p for p in phrases if p and not p.startswith("#")]
+    if not phrases:
+        raise AssistantError(f"{path}: the grammar file has no phrases")
+    return phrases
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.audio.wavfile import open_wav
+
+    with open_wav(args.file):  # validate the file before spending seconds loading a model
+        pass
+    phrases = read_phrases(args.grammar) if args.grammar is not None else None
+    model_dir = resolve_model_dir(args.model)
+
+    from assistant.speech.recognizer import load_model, transcribe_file
+
+    model = load_model(model_dir)
+    if phrases is not None:
+        from assistant.speech.recognizer import build_grammar
+
+        _kept, unknown = build_grammar(model, phrases)
+        if unknown:
+            LOG.warning(
+                "%s: %d word(s) are not in the model's vocabulary and were left out of the "
+                "grammar: %s", args.grammar, len(unknown), ", ".join(sorted(unknown)[:10]),
+            )
+    transcript = transcribe_file(model, args.file, phrases)
+    if args.json:
+        payload = {
+            "text": transcript.text,
+            "confidence": transcript.confidence,
+            "words": [
+                {"word": w.word, "start": w.start, "end": w.end, "conf": w.conf}
+                for w in transcript.words
+            ],
+            "alternatives": [
+                {"text": a.text, "confidence": a.confidence} for a in transcript.alternatives
+            ],
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(transcript.text + "\n")
+    sys.stdout.flush()
+    return 0

