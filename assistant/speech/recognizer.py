@@ -46,6 +46,7 @@ import json
 import logging
 import math
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,8 @@ MIN_SPEECH_SECONDS = 0.5
 """Floor for the per-second normalisation, so one short word cannot swing the ratio."""
 
 _PUNCTUATION = re.compile(r"[^\w\s'-]+")
+_MODEL_DIRS: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+"""Folder of each model loaded by :func:`load_model` (vosk.Model does not keep it)."""
 
 
 # -- models -------------------------------------------------------------------------------------
@@ -125,7 +128,7 @@ def load_model(path: str | Path) -> vosk.Model:
         ) from exc
     finally:
         _quiet_vosk(vosk)
-    model.assistant_model_dir = path  # lets Recognizer check grammar support
+    _MODEL_DIRS[model] = path  # lets Recognizer check grammar support
     LOG.info("loaded Vosk model %s", path)
     return model
 
@@ -370,7 +373,7 @@ class Recognizer:
                     len(self.unknown_words),
                     ", ".join(sorted(self.unknown_words)[:10]),
                 )
-            model_dir = getattr(model, "assistant_model_dir", None)
+            model_dir = _MODEL_DIRS.get(model)
             if self.phrases and model_dir is not None and not supports_grammar(model_dir):
                 LOG.warning("model %s has a static graph: grammar ignored", model_dir)
                 self.phrases = []
