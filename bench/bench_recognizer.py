@@ -116,6 +116,33 @@ def end_of_speech_offset(pcm: bytes, threshold: int = 300) -> float:
     return 0.0
 
 
+class TimedRecognizer:
+    """Wraps a Recognizer to time the endpoint and the final decoding separately."""
+
+    def __init__(self, inner: Recognizer) -> None:
+        self.inner = inner
+        self.endpoint_at = 0.0
+        self.result_seconds = 0.0
+
+    def accept(self, pcm: bytes) -> bool:
+        ended = self.inner.accept(pcm)
+        if ended:
+            self.endpoint_at = time.monotonic()
+        return ended
+
+    def partial(self) -> str:
+        return self.inner.partial()
+
+    def result(self) -> Any:
+        started = time.perf_counter()
+        transcript = self.inner.result()
+        self.result_seconds = time.perf_counter() - started
+        return transcript
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+
 def bench_stream(model: Any, sentence: str, grammar: list[str] | None, voice: str,
                  utterances: int, folder: Path) -> None:
     from assistant.audio import devices
@@ -136,10 +163,12 @@ def bench_stream(model: Any, sentence: str, grammar: list[str] | None, voice: st
         # the feeder stamps the start of the last chunk; speech ends inside it
         speech_end_in_last_chunk = end_of_speech_offset(pcm) - (padded - chunk) / 2 / 16_000
         latencies: list[float] = []
+        endpoints: list[float] = []
+        decodes: list[float] = []
         heard_texts: list[str] = []
         correct = 0
         with Microphone() as mic:
-            recognizer = Recognizer(model, mic.sample_rate, grammar)
+            recognizer = TimedRecognizer(Recognizer(model, mic.sample_rate, grammar))
             stop = threading.Event()
             for _ in range(utterances):
                 audio.last_speech_written = None
@@ -153,7 +182,10 @@ def bench_stream(model: Any, sentence: str, grammar: list[str] | None, voice: st
                     print("  an utterance was not recognised within 20 s")
                     stop.clear()
                     continue
-                latencies.append(now - (audio.last_speech_written + speech_end_in_last_chunk))
+                speech_end = audio.last_speech_written + speech_end_in_last_chunk
+                latencies.append(now - speech_end)
+                endpoints.append(recognizer.endpoint_at - speech_end)
+                decodes.append(recognizer.result_seconds)
                 correct += heard.text == sentence
                 heard_texts.append(heard.text)
                 time.sleep(0.3)
@@ -163,6 +195,11 @@ def bench_stream(model: Any, sentence: str, grammar: list[str] | None, voice: st
                 f"  {len(ms)} utterances, {correct} exact: end of speech -> final result "
                 f"median {statistics.median(ms):.0f} ms (min {ms[0]:.0f}, max {ms[-1]:.0f}); "
                 f"mic overflows {mic.overflows}, dropped blocks {mic.dropped_blocks}"
+            )
+            print(
+                f"      of which: audio path + Vosk endpointing (trailing silence) median "
+                f"{1000 * statistics.median(endpoints):.0f} ms, final decoding (result()) median "
+                f"{1000 * statistics.median(decodes):.0f} ms"
             )
             for text in sorted(set(heard_texts)):
                 print(f"      heard {heard_texts.count(text)}x {text!r}")
