@@ -123,6 +123,18 @@ class VirtualAudio:
             os.close(self._fifo_fd)
             self._fifo_fd = None
 
+    def pause_mic(self) -> None:
+        """Stop feeding the fifo without unloading it: the source stalls, like a hung USB mic."""
+        self._stop_feeding.set()
+        if self._feeder is not None:
+            self._feeder.join(timeout=2)
+
+    def resume_mic(self) -> None:
+        """Feed the fifo again after pause_mic()."""
+        self._stop_feeding.clear()
+        self._feeder = threading.Thread(target=self._feed_loop, name="mic-feeder", daemon=True)
+        self._feeder.start()
+
     def _feed_loop(self) -> None:
         """Write 0.1 s chunks in real time: queued speech first, else silence."""
         chunk_bytes = int(RATE * CHUNK_SECONDS) * 2
