@@ -33,20 +33,9 @@ def load_data(
     """Load both data sets; raises DataErrors listing every problem in both."""
     intents_dir, knowledge_file = data_paths(intents, knowledge)
     errors: list[DataError] = []
-    intent_set = kb = None
     started = time.perf_counter()
-    try:
-        intent_set = load_intents(intents_dir)
-    except DataErrors as exc:
-        errors.extend(exc.errors)
-    except DataError as exc:
-        errors.append(exc)
-    try:
-        kb = load_knowledge(knowledge_file)
-    except DataErrors as exc:
-        errors.extend(exc.errors)
-    except DataError as exc:
-        errors.append(exc)
+    intent_set = _collecting(errors, load_intents, intents_dir)
+    kb = _collecting(errors, load_knowledge, knowledge_file)
     if errors or intent_set is None or kb is None:
         raise DataErrors(errors)
     LOG.info(
@@ -56,6 +45,17 @@ def load_data(
         (time.perf_counter() - started) * 1000,
     )
     return intent_set, kb
+
+
+def _collecting(errors: list[DataError], load, path: Path):
+    """``load(path)``, adding its data errors to ``errors`` (None on failure)."""
+    try:
+        return load(path)
+    except DataErrors as exc:
+        errors.extend(exc.errors)
+    except DataError as exc:
+        errors.append(exc)
+    return None
 
 
 def load_skill(intents: str | None = None, knowledge: str | None = None) -> Skill:

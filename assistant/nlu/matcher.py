@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -255,6 +256,10 @@ class Matcher:
 
     # -- stages ----------------------------------------------------------------------------
     def _exact(self, toks: list[str]) -> str | None:
+        return next(self._exact_matches(toks), None)
+
+    def _exact_matches(self, toks: list[str]) -> Iterator[str]:
+        """Targets of the templates ``toks`` match exactly, in template order."""
         text = "".join(t + " " for t in toks)
         present = set(toks)
         for pattern in self._patterns:
@@ -263,12 +268,11 @@ class Matcher:
             m = pattern.regex.fullmatch(text)
             if m is None:
                 continue
+            target = pattern.template.intent
             for group, list_name in pattern.groups.items():
-                value = m.group(group)
-                if list_name == TOPIC_SLOT and value:
-                    return self.intents.list_values(list_name).get(value, pattern.template.intent)
-            return pattern.template.intent
-        return None
+                if list_name == TOPIC_SLOT and m.group(group):
+                    target = self.intents.list_values(list_name).get(m.group(group), target)
+            yield target
 
     def unknown_words(self, text: str) -> list[str]:
         """Content words we have never seen and that are not everyday filler."""
@@ -281,22 +285,7 @@ class Matcher:
 
     def exact_targets(self, toks: list[str]) -> list[str]:
         """Every target whose templates match ``toks`` exactly (for overlap checks)."""
-        text = "".join(t + " " for t in toks)
-        present = set(toks)
-        found: list[str] = []
-        for pattern in self._patterns:
-            if not pattern.required <= present:
-                continue
-            m = pattern.regex.fullmatch(text)
-            if m is None:
-                continue
-            target = pattern.template.intent
-            for group, list_name in pattern.groups.items():
-                if list_name == TOPIC_SLOT and m.group(group):
-                    target = self.intents.list_values(list_name).get(m.group(group), target)
-            if target not in found:
-                found.append(target)
-        return found
+        return list(dict.fromkeys(self._exact_matches(toks)))
 
     def _repair(self, toks: list[str]) -> list[str]:
         """Map unknown words to close vocabulary words.
