@@ -802,9 +802,10 @@ def plot(curve_results: dict, path: Path) -> None:
     markers = itertools.cycle("os^vDx*")
     for name, points in curve_results["series"].items():
         wers = sorted(int(w) for w in points)
-        means = [statistics.mean(points[w]) for w in wers]
-        low = [m - min(points[w]) for w, m in zip(wers, means, strict=True)]
-        high = [max(points[w]) - m for w, m in zip(wers, means, strict=True)]
+        values = [points[_key(points, w)] for w in wers]  # int keys, or str from JSON
+        means = [statistics.mean(v) for v in values]
+        low = [m - min(v) for v, m in zip(values, means, strict=True)]
+        high = [max(v) - m for v, m in zip(values, means, strict=True)]
         ax.errorbar(
             wers,
             means,
@@ -824,7 +825,7 @@ def plot(curve_results: dict, path: Path) -> None:
         f"{len(curve_results['seeds'])} seeds",
         fontsize=10,
     )
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -966,6 +967,7 @@ def print_main(results: dict) -> None:
 def print_curve(c: dict) -> None:
     print(f"\n## accuracy (%) vs simulated WER, {c['cases']} in-scope cases, seeds {c['seeds']}")
     print("\n".join(curve_lines(c)))
+    print("\n".join(curve_verdict(c)))
 
 
 def curve_lines(c: dict) -> list[str]:
@@ -978,6 +980,30 @@ def curve_lines(c: dict) -> list[str]:
         means = [statistics.mean(points[_key(points, w)]) for w in wers]
         cells = [f"{m:.1f}" for m in means]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {means[0] - means[-1]:.1f} |")
+    return lines
+
+
+def curve_verdict(c: dict) -> list[str]:
+    """Most accurate at each rate, and who loses the least from 0 to 40 %, said plainly."""
+    series = c["series"]
+    wers = sorted(int(w) for w in c["measured_wer"])
+
+    def mean(name: str, w: int) -> float:
+        return statistics.mean(series[name][_key(series[name], w)])
+
+    best_everywhere = all(
+        mean("ours", w) >= max(mean(n, w) for n in series) for w in wers if "ours" in series
+    )
+    drops = {n: mean(n, wers[0]) - mean(n, wers[-1]) for n in series}
+    kept = {n: mean(n, wers[-1]) / mean(n, wers[0]) if mean(n, wers[0]) else 0 for n in series}
+    least = min(drops, key=drops.get)
+    lines = [
+        f"- most accurate at every rate: {'ours' if best_everywhere else 'NOT ours everywhere'}",
+        f"- loses the fewest points from {wers[0]} to {wers[-1]} %: {least} "
+        f"({drops[least]:.1f}); ours loses {drops['ours']:.1f}",
+        "- share of clean accuracy kept at "
+        f"{wers[-1]} %: " + ", ".join(f"{n} {100 * kept[n]:.0f}%" for n in series),
+    ]
     return lines
 
 
@@ -1055,6 +1081,8 @@ def write_markdown(main: dict | None, curve_results: dict | None, path: Path) ->
             "",
             *curve_lines(c),
             "",
+            *curve_verdict(c),
+            "",
             "Examples (seed 0):",
             "",
         ]
@@ -1062,6 +1090,17 @@ def write_markdown(main: dict | None, curve_results: dict | None, path: Path) ->
             for clean, noisy in pairs:
                 out.append(f"- {wer}%: `{clean}` -> `{noisy}`")
         out.append("")
+        sensitivity = RESULTS / "no-known-robustness.json"
+        if sensitivity.exists() and path.parent == RESULTS:
+            out += [
+                "Fairness check: several of the simulator's known confusions (magnesia, "
+                "coffee in, fast circulation, i lid) are also in our `sounds_like.yaml`. "
+                "Without any known confusions "
+                "(`python bench/compare_matchers.py --curve --quick --no-known --out no-known`):",
+                "",
+                *curve_lines(json.loads(sensitivity.read_text(encoding="utf-8"))),
+                "",
+            ]
     path.write_text("\n".join(out), encoding="utf-8")
 
 
