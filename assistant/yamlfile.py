@@ -113,8 +113,12 @@ def load_yaml(path: Path) -> Any:
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
         raise DataError(path, line, f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as exc:  # a control character: no mark, a position
+        line = text.count("\n", 0, exc.position) + 1
+        what = f"character #x{exc.character:04x} is not allowed (control characters are not)"
+        raise DataError(path, line, f"YAML syntax error: {what}") from None
     except yaml.YAMLError as exc:
-        raise DataError(path, None, f"YAML error: {exc}") from None
+        raise DataError(path, None, "YAML error: " + " ".join(str(exc).split())) from None
     except RecursionError:
         raise DataError(path, None, "YAML is nested too deeply") from None
 

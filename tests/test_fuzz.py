@@ -445,11 +445,6 @@ def test_duplicate_intent_across_files_names_both(tmp_path: Path) -> None:
     assert all(MESSAGE.fullmatch(m) for m in messages)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: yaml.reader.ReaderError (a control character) reaches the generic "
-    "'YAML error: {exc}' branch of assistant/yamlfile.py: no line, and a two-line message",
-)
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\ufffe"])
 @pytest.mark.parametrize("kind", ["intents", "knowledge"])
 def test_control_character_gives_a_one_line_message(tmp_path: Path, kind: str, char: str) -> None:
