@@ -326,9 +326,8 @@ def say(devices: virtual_audio.VirtualAudio, wav: Path | bytes) -> float:
     return devices.last_speech_written
 
 
-def start_loop(assistant: Assistant, monitor: Monitor, greeting: bool = True) -> None:
-    ready = assistant.wait_line(r"Assistant: Ready" if greeting else r"microphone open",
-                                timeout=30)
+def start_loop(assistant: Assistant, monitor: Monitor) -> None:
+    ready = assistant.wait_line(r"^Assistant: Ready", timeout=30, stream="out")
     assert ready is not None, assistant.transcript()
     monitor.wait_quiet(assistant.started, quiet=0.8, timeout=20)
 
