@@ -134,7 +134,7 @@ class Skill:
                 confidence = found.confidence if found.intent == resolved else 1.0
                 return self._topic(replace(state, choices=()), resolved, confidence)
             state = replace(state, choices=())
-        if found.intent is None and state.topic:
+        if found.intent is None and state.topic and found.method != "animal":
             found = self._in_context(state, text, found)
         if found.intent is None:
             if not isinstance(heard, str) and heard.confidence < MIN_ASR_CONFIDENCE:
@@ -145,6 +145,8 @@ class Skill:
                 return self._say(
                     state, self._message("not_understood"), None, 0.0, "not_understood"
                 )
+            if found.method == "animal":
+                return self._say(state, self._message("animal"), None, found.confidence, "decline")
             return self._say(
                 state, self._message("out_of_scope"), None, found.confidence, "decline"
             )

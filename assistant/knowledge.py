@@ -14,6 +14,7 @@ MESSAGE_KEYS = (
     "greeting",
     "help",
     "out_of_scope",
+    "animal",
     "not_understood",
     "clarify",
     "more_end",

@@ -63,7 +63,8 @@ class IntentMatch:
     """Slot values, e.g. ``{"topic": "caffeine"}``."""
 
     method: str = "none"
-    """How it matched: exact, fuzzy, none (for logs and benchmarks)."""
+    """How it matched: exact, same_words, sound_guess, fuzzy; or why not: out_of_scope,
+    animal, empty."""
 
     text: str = ""
     """The normalised text that was matched."""

@@ -99,7 +99,8 @@ def mic_unloaded(bench: Bench) -> Outcome:
     loop = bench.loop()
     try:
         since = time.monotonic()
-        bench.audio.say_wav(bench.clips["goodbye"])  # 1.2 s; cut after 0.4 s
+        # A question cut off after 0.4 s (not "goodbye": its heard rest would rightly end it).
+        bench.audio.say_wav(bench.clips["caffeine"])
         time.sleep(0.4)
         bench.audio.unload_mic()
         try:

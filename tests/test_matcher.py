@@ -15,6 +15,7 @@ from eval_runner import load_cases, utterances
 from assistant.knowledge import load_knowledge
 from assistant.nlu.loader import load_intents
 from assistant.nlu.matcher import NEAR_TIE_RATIO, Matcher
+from assistant.nlu.phonetic import sound_key
 from assistant.nlu.templates import Grammar
 from assistant.nlu.text import words
 from assistant.resources import default_intents_dir, default_knowledge_file
@@ -370,3 +371,73 @@ def test_hassil_template_syntax(tmp_path: Path) -> None:
     found = small.match("what about cakes")
     assert (found.intent, found.slots) == ("like_drink", {"topic": "like_drink"})
     assert small.match("i like beer").intent is None
+
+
+# -- misheard by sound, run together, small words, animals ---------------------------------
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("stop", "step"), ("should", "child"), ("what", "wood"), ("last", "lost"), ("als", "else"),
+     ("exact", "exakt"), ("twitch", "dwitch"), ("cheer", "chair")],
+)
+def test_words_that_sound_alike_share_a_sound_key(a: str, b: str) -> None:
+    assert sound_key(a) == sound_key(b) != ""
+
+
+@pytest.mark.parametrize(("a", "b"), [("stop", "stress"), ("ice", "size"), ("calf", "cough")])
+def test_words_that_sound_different_do_not(a: str, b: str) -> None:
+    assert sound_key(a) != sound_key(b)
+
+
+@pytest.mark.parametrize("word", ["", "gh", "é", "123", "'"])
+def test_sound_key_of_nothing_is_empty(word: str) -> None:
+    assert sound_key(word) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a recogniser outputs real words that sound like ours
+        ("child i be worried about my twitching muscles", "is_it_serious"),
+        ("how can i step my muscles twitching", "remedies"),
+        ("what is fast ick you lay shun", "what_is_twitching"),
+        # two words run together
+        ("does anxietycause muscle twitching", "anxiety"),
+        # a small word inserted or changed
+        ("what causes of an twitch", "causes"),
+        ("say them again", "repeat"),
+    ],
+)
+def test_misheard_by_sound_run_together_or_small_words(matcher: Matcher, text, intent) -> None:
+    found = matcher.match(text)
+    assert found.intent == intent, found
+    assert 0.0 < found.confidence < 1.0
+
+
+@pytest.mark.parametrize("text", ["case", "tell me a joke", "turn the lights off", "stir"])
+def test_a_guess_by_sound_alone_never_makes_a_match(matcher: Matcher, text: str) -> None:
+    assert matcher.match(text).intent is None
+
+
+@pytest.mark.parametrize(
+    "text", ["why does my dog twitch when he's asleep", "my cat keeps twitching",
+             "can my puppy's twitching be caused by caffeine"],
+)
+def test_twitching_animals_are_declined_with_their_own_reason(matcher: Matcher, text) -> None:
+    found = matcher.match(text)
+    assert (found.intent, found.method) == (None, "animal")
+
+
+def test_a_person_with_a_dog_is_still_a_person(matcher: Matcher) -> None:
+    found = matcher.match("my leg muscle twitches after walking the dog")
+    assert found.method != "animal"
+
+
+def test_first_word_index_finds_what_trying_every_template_finds(intents, matcher) -> None:
+    """The index only skips templates that cannot start with the utterance's first word."""
+    everything = [p for ps in intents.patterns.values() for p in ps]
+    rng = random.Random(7)
+    for _template, expansion in rng.sample(intents.examples, 400):
+        toks = list(expansion.tokens)
+        text = "".join(t + " " for t in toks)
+        brute = [p.template.intent for p in everything if p.regex.fullmatch(text)]
+        assert bool(brute) == bool(matcher.exact_targets(toks)), toks

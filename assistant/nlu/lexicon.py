@@ -44,3 +44,14 @@ strange strangely bunch couple week weeks month months hour hours
 """
 
 FILLER_STEMS = frozenset(stem(w) for w in _WORDS.split())
+
+_ANIMALS = """
+animal animals pet pets dog dogs puppy puppies pup cat cats kitten kittens horse horses pony
+rabbit rabbits bunny hamster hamsters guinea pig pigs bird birds parrot budgie fish ferret
+ferrets rat rats mouse mice gerbil cow cows sheep goat goats lizard snake tortoise turtle
+chicken chickens hen
+"""
+
+ANIMAL_STEMS = frozenset(stem(w) for w in _ANIMALS.split())
+"""Twitching in an animal is a question for a vet, not for us: these words cancel the
+benefit of the doubt a twitch word gives ("why does my dog twitch when he's asleep")."""

@@ -69,6 +69,8 @@ class Pattern:
     """Tokens every sentence of this template contains."""
     expression: Expression | None = None
     """The parsed template (for sampling real sentences, e.g. a recogniser grammar)."""
+    first: frozenset[str] | None = None
+    """Tokens a sentence of this template can start with (None: it can say nothing)."""
     _regex: re.Pattern[str] | None = None
 
     def __getstate__(self) -> dict:
@@ -569,6 +571,7 @@ class _Builder:
         try:
             source = grammar.to_regex(expr, groups)
             required = grammar.required(expr)
+            first, can_be_empty = grammar.first_words(expr)
         except (RecursionError, KeyError, TypeError) as exc:
             self.error(path, line, f"intent '{name}': template {text!r} cannot be compiled: {exc}")
             return None
@@ -577,7 +580,12 @@ class _Builder:
             return None
         template = Template(intent=name, source=text, path=str(path), line=line or 0)
         pattern = Pattern(
-            source=source, groups=groups, template=template, required=required, expression=expr
+            source=source,
+            groups=groups,
+            template=template,
+            required=required,
+            expression=expr,
+            first=None if can_be_empty else first,
         )
         return pattern, expr
 

@@ -1,11 +1,21 @@
 """Match an utterance to an intent: exact templates first, then robust scoring.
 
-1. Exact: the normalised utterance fully matches a template regex (confidence 1.0).
-2. Repair: words not in our vocabulary are mapped to the closest vocabulary word when they
-   are spelled or sound alike ("magnesia" -> "magnesium"; two words may merge:
-   "fast circulation" -> "fasciculation"); if the repaired text matches a template exactly,
-   that wins (confidence 0.9).
-3. Scoring: each target (an answer id or a control intent) gets the sum of log-likelihood
+1. Exact: the normalised utterance fully matches a template regex (confidence 1.0). Only
+   templates that can start with the utterance's first word are tried.
+   A question about an animal's twitching stops here: it is for a vet (method "animal").
+2. Repair by spelling: words not in our vocabulary are mapped to the closest vocabulary
+   word when they are spelled alike ("magnesia" -> "magnesium"; runs of words may merge:
+   "fast circulation" -> "fasciculation") or are two of our words run together
+   ("anxietycause"); if the repaired text matches a template exactly, that wins (0.9).
+3. Same words: the content words (function words aside, in any order) are those of a
+   sentence of one target, or dropping one or two small words makes an exact match: "what
+   causes of an twitch" is "what causes twitching" with its small words misheard (0.85).
+4. Guesses by sound: a recogniser outputs real words that sound like ours ("step" for
+   "stop", "child" for "should", "fast ick you lay shun"); up to three sound-alikes per
+   unknown word are tried, and a guess is taken only when it turns the whole utterance into
+   an exact or same-words match, and guesses are at most half of its content words
+   ("tell me a joke" is not "tell me a cheek") (0.8).
+5. Scoring: each target (an answer id or a control intent) gets the sum of log-likelihood
    ratios of the utterance's words under a word model learned from the sampled template
    sentences (Bernoulli naive Bayes, absent words ignored so dropped words cost nothing),
    and a coverage: the share of the utterance's information the target explains. Words we
@@ -17,16 +27,21 @@ Everything is a plain function of the text and the loaded ``IntentSet``; no I/O.
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
-from assistant.nlu.lexicon import FILLER_STEMS
+from assistant.nlu.lexicon import ANIMAL_STEMS, FILLER_STEMS
 from assistant.nlu.loader import TOPIC_SLOT, IntentSet
+from assistant.nlu.phonetic import sound_key
+from assistant.nlu.text import stem
 from assistant.stages import IntentMatch
 
 STOP_WORDS = frozenset(
@@ -108,6 +123,19 @@ STOP_WORDS = frozenset(
 
 EXACT_CONFIDENCE = 1.0
 REPAIRED_EXACT_CONFIDENCE = 0.9
+SAME_WORDS_CONFIDENCE = 0.85
+SOUND_GUESS_CONFIDENCE = 0.8
+MIN_SOUND_ALIKE_LENGTH = 3
+"""Shorter words sound like too much ("a", "i", "oh") to be mapped by sound."""
+MAX_SOUND_CHOICES = 3
+MAX_SOUND_GUESSES = 9
+"""Combinations of sound-alike guesses tried per utterance (bounded time)."""
+MIN_SPLIT_PART = 2
+MAX_SMALL_WORDS = 8
+"""Dropping small words is tried on utterances with at most this many (bounded time)."""
+MIN_SPLIT_LENGTH = 5
+MIN_LONG_KEY = 5
+"""A run of words glued is mapped by sound only to a word with at least this many sounds."""
 UNKNOWN_WORD_WEIGHT = 3.0
 """Information weight of a word we have never seen (a typical topic word weighs 2-4)."""
 FILLER_WEIGHT = 0.4
@@ -149,9 +177,23 @@ class Matcher:
         self._topics: frozenset[str] | None = None
         self._controls: frozenset[str] | None = None
         self._patterns = [p for ps in intents.patterns.values() for p in ps]
+        self._index_patterns()
         self._build_model()
 
     # -- model -----------------------------------------------------------------------------
+    def _index_patterns(self) -> None:
+        """Each template under the words its sentences can start with, so a match tries
+        only the few templates that can start with the utterance's first word (and most
+        regexes are never even compiled)."""
+        self._free: list[int] = []
+        """Templates that could say nothing at all: always tried."""
+        self._by_first: dict[str, list[int]] = defaultdict(list)
+        for i, pattern in enumerate(self._patterns):
+            if pattern.first is None:
+                self._free.append(i)
+            for word in pattern.first or ():
+                self._by_first[word].append(i)
+
     def _build_model(self) -> None:
         sets: dict[str, set[frozenset[str]]] = defaultdict(set)
         for template, expansion in self.intents.examples:
@@ -159,6 +201,12 @@ class Matcher:
             content = frozenset(t for t in expansion.tokens if t not in STOP_WORDS)
             if content:
                 sets[target].add(content)
+        by_content: dict[frozenset[str], set[str]] = defaultdict(set)
+        for target, examples in sets.items():
+            for example in examples:
+                by_content[example].add(target)
+        self.same_words = {k: next(iter(v)) for k, v in by_content.items() if len(v) == 1}
+        """Content words of a template sentence -> its target, when only one target has them."""
         self.targets = sorted(sets)
         counts: dict[str, Counter[str]] = {t: Counter() for t in self.targets}
         for target, examples in sets.items():
@@ -186,20 +234,36 @@ class Matcher:
             self.loglr[target] = table
         self.vocab = vocab
         self.anchors = self._anchor_words()
+        self.muscle_words = self._rule_words("muscle")
         self._spell_vocab = sorted(w for w in vocab if len(w) >= 4 and w.isalpha())
+        by_sound: dict[str, list[str]] = defaultdict(list)
+        for w in sorted(vocab | STOP_WORDS | FILLER_STEMS):
+            if len(w) >= 2 and w.isalpha():
+                by_sound[sound_key(w)].append(w)
+        self.by_sound = {k: tuple(v) for k, v in by_sound.items() if k}
+        """Sound key -> known words with that key (ours, function words, everyday words)."""
+        self.long_by_sound = {
+            k: tuple(w for w in v if len(w) >= MIN_MERGED_LENGTH and w in vocab)
+            for k, v in self.by_sound.items()
+            if len(k) >= MIN_LONG_KEY and any(len(w) >= MIN_MERGED_LENGTH and w in vocab for w in v)
+        }
+        """The same for long words (a run of short heard words may be one of these)."""
 
     def _anchor_words(self) -> frozenset[str]:
         """Words that put a question in our domain for sure: twitch and muscle words.
 
         Topic names are not enough ("how do I make a good cup of coffee").
         """
-        anchors: set[str] = set()
-        grammar = self.intents.grammar
-        for rule in DOMAIN_RULES:
-            if rule in grammar.rules:
-                for expansion in grammar.expand(grammar.rules[rule], cap=10_000):
-                    anchors.update(expansion.tokens)
+        anchors = frozenset().union(*(self._rule_words(rule) for rule in DOMAIN_RULES))
         return frozenset(a for a in anchors if a not in STOP_WORDS and a not in FILLER_STEMS)
+
+    def _rule_words(self, rule: str) -> frozenset[str]:
+        """Every word an expansion rule of the intents can say (none if it is not defined)."""
+        grammar = self.intents.grammar
+        if rule not in grammar.rules:
+            return frozenset()
+        expansions = grammar.expand(grammar.rules[rule], cap=10_000)
+        return frozenset(t for e in expansions for t in e.tokens)
 
     def _weight(self, token: str) -> float:
         if token in FILLER_STEMS:
@@ -247,11 +311,29 @@ class Matcher:
         exact = self._exact(toks)
         if exact is not None:
             return [Scored(exact, 99.0, 1.0, EXACT_CONFIDENCE)], toks, "exact"
+        if self._about_an_animal(toks):
+            return [], toks, "animal"
         repaired = self._repair(toks)
         if repaired != toks:
             exact = self._exact(repaired)
             if exact is not None:
                 return [Scored(exact, 99.0, 1.0, REPAIRED_EXACT_CONFIDENCE)], repaired, "exact"
+        same = self._same_words(repaired)
+        if same is not None:
+            return [Scored(same, 99.0, 1.0, SAME_WORDS_CONFIDENCE)], repaired, "same_words"
+        # Words mapped by sound alone are a guess ("joke" sounds like "cheek"): a guess is
+        # taken only when it makes the whole utterance one of our sentences.
+        options = self._repair_options(toks, by_sound=True)
+        for guess in itertools.islice(itertools.product(*options), MAX_SOUND_GUESSES):
+            heard = list(guess)
+            if heard == repaired:
+                continue
+            guessed = sum((Counter(heard) - Counter(repaired)).values())
+            if 2 * guessed > sum(t not in STOP_WORDS for t in heard):
+                continue  # mostly guesses: never "case" alone -> causes
+            found = self._exact(heard) or self._same_words(heard, max_dropped=1)
+            if found is not None:
+                return [Scored(found, 99.0, 1.0, SOUND_GUESS_CONFIDENCE)], heard, "sound_guess"
         return self._score(repaired)[:limit], repaired, "fuzzy"
 
     # -- stages ----------------------------------------------------------------------------
@@ -262,7 +344,11 @@ class Matcher:
         """Targets of the templates ``toks`` match exactly, in template order."""
         text = "".join(t + " " for t in toks)
         present = set(toks)
-        for pattern in self._patterns:
+        candidates = self._by_first.get(toks[0], []) if toks else []
+        if self._free:
+            candidates = sorted({*candidates, *self._free})
+        for i in candidates:
+            pattern = self._patterns[i]
             if not pattern.required <= present:
                 continue
             m = pattern.regex.fullmatch(text)
@@ -287,34 +373,94 @@ class Matcher:
         """Every target whose templates match ``toks`` exactly (for overlap checks)."""
         return list(dict.fromkeys(self._exact_matches(toks)))
 
+    def _same_words(self, toks: list[str], max_dropped: int = 2) -> str | None:
+        """A target whose sentence has the same content words; small words may differ."""
+        found = self.same_words.get(frozenset(t for t in toks if t not in STOP_WORDS))
+        if found is not None:
+            return found
+        small = [i for i, t in enumerate(toks) if t in STOP_WORDS]
+        if len(small) > MAX_SMALL_WORDS:
+            return None
+        # A recogniser inserts small words ("what causes of an twitch"): drop up to two.
+        for drop in range(1, max_dropped + 1):
+            for picked in itertools.combinations(small, drop):
+                kept = [t for i, t in enumerate(toks) if i not in picked]
+                found = self._exact(kept)
+                if found is not None:
+                    return found
+        return None
+
     def _repair(self, toks: list[str]) -> list[str]:
-        """Map unknown words to close vocabulary words.
+        """Map unknown words to close vocabulary words by spelling (see _repair_options)."""
+        return [choices[0] for choices in self._repair_options(toks, by_sound=False)]
+
+    def _repair_options(self, toks: list[str], by_sound: bool) -> list[tuple[str, ...]]:
+        """For each repaired position, the words it may be (one unless guessed by sound).
 
         A recogniser splits long words it does not know into short ones ("fast ick ulation"
-        for "fasciculation"), so runs of up to four words that contain an unknown word are
+        for "fasciculation"), so runs of up to five words that contain an unknown word are
         also tried glued together against our long words.
         """
         if all(t in self.vocab or t in STOP_WORDS or t in FILLER_STEMS for t in toks):
-            return toks
+            return [(t,) for t in toks]
         vocab = tuple(self._spell_vocab)
-        out: list[str] = []
+        out: list[tuple[str, ...]] = []
         i = 0
         while i < len(toks):
-            merged = self._merge_at(toks, i, vocab)
+            merged = self._merge_at(toks, i, vocab, by_sound)
             if merged is not None:
-                out.append(merged[0])
+                out.append((merged[0],))
                 i += merged[1]
                 continue
             tok = toks[i]
-            if tok in self.vocab or tok in STOP_WORDS or len(tok) < 4:
-                out.append(tok)
-            else:
-                out.append(_closest(tok, vocab) or tok)
             i += 1
+            if not self._unknown(tok):
+                out.append((tok,))
+                continue
+            spelled = _closest(tok, vocab) if len(tok) >= 4 else None
+            if spelled is not None:
+                out.append((spelled,))
+                continue
+            split = self._split(tok)
+            if split is not None:
+                out.extend((part,) for part in split)
+                continue
+            out.append((self._sounds_alike(tok) if by_sound else ()) or (tok,))
         return out
 
-    def _merge_at(self, toks: list[str], i: int, vocab: tuple[str, ...]):
-        for span in (4, 3, 2):
+    def _split(self, tok: str) -> tuple[str, str] | None:
+        """Two of our words run together ("anxietycause", "ofals"), or None.
+
+        Each part is a function word or one of our words of three letters or more.
+        """
+        if len(tok) < MIN_SPLIT_LENGTH:
+            return None
+        best: tuple[int, int, tuple[str, str]] | None = None
+        for cut in range(MIN_SPLIT_PART, len(tok) - MIN_SPLIT_PART + 1):
+            parts = (self._known_form(tok[:cut]), self._known_form(tok[cut:]))
+            if parts[0] is None or parts[1] is None:
+                continue
+            rank = (sum(p in self.vocab for p in parts), min(map(len, parts)))
+            if best is None or rank > best[:2]:
+                best = (*rank, (parts[0], parts[1]))
+        return best[2] if best is not None and best[0] > 0 else None
+
+    def _known_form(self, piece: str) -> str | None:
+        for form in (piece, stem(piece)):
+            ours = form in self.vocab and len(form) >= 3
+            if ours or form in STOP_WORDS or form in FILLER_STEMS:
+                return form
+        return None
+
+    def _sounds_alike(self, tok: str) -> tuple[str, ...]:
+        """Known words that sound like ``tok``, closest spelling first (at most three)."""
+        if len(tok) < MIN_SOUND_ALIKE_LENGTH or not tok.isalpha() or not _VOWEL.search(tok):
+            return ()  # a recogniser's words have vowels; "cckqz" is noise
+        found = self.by_sound.get(sound_key(tok), ())
+        return tuple(sorted(found, key=lambda w: (-fuzz.ratio(tok, w), w))[:MAX_SOUND_CHOICES])
+
+    def _merge_at(self, toks: list[str], i: int, vocab: tuple[str, ...], by_sound: bool):
+        for span in (5, 4, 3, 2):
             run = toks[i : i + span]
             if len(run) < span or not any(self._unknown(t) for t in run):
                 continue
@@ -322,9 +468,32 @@ class Matcher:
             if len(glued) < MIN_MERGED_LENGTH:
                 continue
             found = _closest(glued, vocab, MERGE_CUTOFF)
+            if found is None and by_sound:
+                found = self._long_sound_alike(glued)
             if found is not None and len(found) >= MIN_MERGED_LENGTH and found not in run:
                 return found, span
         return None
+
+    def _long_sound_alike(self, glued: str) -> str | None:
+        """A long word of ours whose sound key is within one sound of ``glued``'s
+        ("fast ick you lay shun" -> "fasciculation")."""
+        key = sound_key(glued)
+        if len(key) < MIN_LONG_KEY:
+            return None
+        close = [
+            w
+            for other, words in self.long_by_sound.items()
+            if other[0] == key[0] and Levenshtein.distance(key, other, score_cutoff=1) <= 1
+            for w in words
+        ]
+        return max(close, key=lambda w: (fuzz.ratio(glued, w), w)) if close else None
+
+    def _about_an_animal(self, toks: list[str]) -> bool:
+        """A pet's twitch is a question for a vet; "walking the dog" with a muscle word
+        still concerns the person."""
+        return any(t in ANIMAL_STEMS for t in toks) and not any(
+            t in self.muscle_words for t in toks
+        )
 
     def _unknown(self, tok: str) -> bool:
         return tok not in self.vocab and tok not in STOP_WORDS and tok not in FILLER_STEMS
@@ -373,6 +542,9 @@ class Matcher:
                 if t not in self._topic_values() and t not in self.answer_ids
             )
         return self._controls
+
+
+_VOWEL = re.compile("[aeiouy]")
 
 
 @lru_cache(maxsize=4096)

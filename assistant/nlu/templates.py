@@ -117,6 +117,48 @@ class Grammar:
             return frozenset.intersection(*values) if values else frozenset()
         return frozenset()
 
+    # -- first words -----------------------------------------------------------------------
+    def first_words(self, expr: Expression) -> tuple[frozenset[str], bool]:
+        """The tokens a sentence of ``expr`` can start with, and whether it can be empty.
+
+        A sentence can only match a template that can start with its first word, so the
+        matcher indexes templates by these and tries only a handful per utterance.
+        """
+        if isinstance(expr, TextChunk):
+            toks = self.tokenize(expr.text)
+            return (frozenset(toks[:1]), not toks)
+        if isinstance(expr, Alternative):
+            firsts: frozenset[str] = frozenset()
+            empty = expr.is_optional or not expr.items
+            for item in expr.items:
+                item_first, item_empty = self.first_words(item)
+                firsts |= item_first
+                empty = empty or item_empty
+            return firsts, empty
+        if isinstance(expr, Permutation):
+            parts = [self.first_words(item) for item in expr.items]
+            firsts = frozenset().union(*(f for f, _ in parts))
+            return firsts, all(e for _, e in parts)  # any item may come first
+        if isinstance(expr, Sequence):
+            firsts = frozenset()
+            for item in expr.items:
+                item_first, item_empty = self.first_words(item)
+                firsts |= item_first
+                if not item_empty:
+                    return firsts, False
+            return firsts, True
+        if isinstance(expr, RuleReference):
+            return self.first_words(self.rules[expr.rule_name])
+        if isinstance(expr, ListReference):
+            firsts = frozenset()
+            empty = False
+            for value_expr, _ in self.lists[expr.list_name]:
+                value_first, value_empty = self.first_words(value_expr)
+                firsts |= value_first
+                empty = empty or value_empty
+            return firsts, empty
+        raise TypeError(f"unsupported template element: {type(expr).__name__}")
+
     # -- expansion -------------------------------------------------------------------------
     def expand(self, expr: Expression, cap: int = EXPANSION_CAP) -> list[Expansion]:
         """A bounded, deterministic sample of what ``expr`` can say."""
