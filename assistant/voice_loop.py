@@ -175,6 +175,7 @@ class VoiceLoop:
                     spoken="My settings file was damaged, so I am using the defaults.",
                 )
             )
+        self.skill.matcher.warm_up()  # while the model loads: the first answer is not slower
         loader.join()
         if "error" in loaded:
             self.report(loaded["error"])

@@ -42,6 +42,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless the loop lived, exited 0, missed at most 5 %% of turns and its RSS "
+        "grew at most 5 %% (CI runs this for two minutes)",
+    )
     args = parser.parse_args()
     reason = virtual_audio.available()
     if reason:
@@ -54,6 +60,8 @@ def main() -> int:
     loop = bl.start_loop(audio, monitor, ["--model", str(bl.ko_model_dir()), "--always-listening"])
     rows: list[dict] = []
     minutes: list[dict] = []
+    died = False
+    code: int | None = None
     start = time.monotonic()
     end = start + args.minutes * 60
     minute_end = start + 60
@@ -75,6 +83,7 @@ def main() -> int:
                 print_minute(minutes[-1])
                 minute_end += 60
         if not loop.alive():
+            died = True
             print("the loop died:\n" + "\n".join(loop.text()[-20:]))
         code = loop.stop()
     finally:
@@ -85,12 +94,28 @@ def main() -> int:
     answered = sum(r["answered"] for r in rows)
     print(f"total: {len(rows)} turns in {args.minutes:g} min, answered {answered}, "
           f"missed {len(rows) - answered}; Ctrl-C exit code {code}")
+    growth = 0.0
     if len(minutes) >= 2:
         first, last = minutes[0]["rss_mib"], minutes[-1]["rss_mib"]
+        growth = (last - first) / first * 100
         print(f"RSS minute 1 -> minute {len(minutes)}: {first:.0f} -> {last:.0f} MiB "
-              f"({(last - first) / first * 100:+.1f} %; target: no growth beyond 5 %)")
+              f"({growth:+.1f} %; target: no growth beyond 5 %)")
     write(args.out, rows, minutes)
-    return 0
+    if not args.check:
+        return 0
+    problems = [
+        text
+        for bad, text in (
+            (died, "the loop died"),
+            (code != 0, f"exit code {code} after Ctrl-C"),
+            (not rows, "no turns"),
+            (len(rows) - answered > 0.05 * len(rows), "more than 5 % of turns missed"),
+            (growth > 5.0, f"RSS grew {growth:.1f} %"),
+        )
+        if bad
+    ]
+    print("soak check: " + ("; ".join(problems) if problems else "passed"))
+    return 1 if problems else 0
 
 
 def summarise(minute: int, rows: list[dict], pid: int) -> dict:

@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,7 @@ def apply_sounds_like(heard: list[str], table: dict[tuple[str, ...], tuple[str, 
     """Replace misheard phrases, longest match first, left to right."""
     if not table:
         return heard
-    max_len = max(len(k) for k in table)
+    max_len = _longest_key(table)
     out: list[str] = []
     i = 0
     while i < len(heard):
@@ -179,14 +180,27 @@ def apply_sounds_like(heard: list[str], table: dict[tuple[str, ...], tuple[str, 
     return out
 
 
+_LONGEST: dict[int, tuple[dict, int]] = {}
+
+
+def _longest_key(table: dict[tuple[str, ...], tuple[str, ...]]) -> int:
+    """Words in the longest misheard phrase, remembered per table (tables never change)."""
+    cached = _LONGEST.get(id(table))
+    if cached is None or cached[0] is not table:
+        cached = (table, max(len(k) for k in table))
+        _LONGEST[id(table)] = cached
+    return cached[1]
+
+
 def drop_skip_words(toks: list[str], phrases: list[tuple[str, ...]]) -> list[str]:
-    """Remove filler words and phrases ("um", "you know")."""
+    """Remove filler words and phrases ("um", "you know"); ``phrases`` longest first."""
     if not phrases:
         return toks
+    by_first = _phrases_by_first_word(tuple(phrases))
     out: list[str] = []
     i = 0
     while i < len(toks):
-        for phrase in phrases:
+        for phrase in by_first.get(toks[i], ()):
             if tuple(toks[i : i + len(phrase)]) == phrase:
                 i += len(phrase)
                 break
@@ -194,6 +208,18 @@ def drop_skip_words(toks: list[str], phrases: list[tuple[str, ...]]) -> list[str
             out.append(toks[i])
             i += 1
     return out
+
+
+@lru_cache(maxsize=8)
+def _phrases_by_first_word(
+    phrases: tuple[tuple[str, ...], ...],
+) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Skip phrases grouped by their first word, in the given (longest first) order."""
+    grouped: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        if phrase:
+            grouped.setdefault(phrase[0], []).append(phrase)
+    return {first: tuple(group) for first, group in grouped.items()}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@
    "fast circulation" -> "fasciculation") or are two of our words run together
    ("anxietycause"); if the repaired text matches a template exactly, that wins (0.9).
 3. Same words: the content words (function words aside, in any order) are those of a
-   sentence of one target, or dropping one or two small words makes an exact match: "what
-   causes of an twitch" is "what causes twitching" with its small words misheard (0.85).
+   sentence of one target, or dropping one small word makes an exact match: "what causes
+   of twitching" is "what causes twitching" with a small word misheard (0.85).
 4. Guesses by sound: a recogniser outputs real words that sound like ours ("step" for
    "stop", "child" for "should", "fast ick you lay shun"); up to three sound-alikes per
    unknown word are tried, and a guess is taken only when it turns the whole utterance into
@@ -132,6 +132,7 @@ MAX_SOUND_GUESSES = 9
 """Combinations of sound-alike guesses tried per utterance (bounded time)."""
 MIN_SPLIT_PART = 2
 MAX_SMALL_WORDS = 8
+MAX_INSERTED_WORDS = 2
 """Dropping small words is tried on utterances with at most this many (bounded time)."""
 MIN_SPLIT_LENGTH = 5
 MIN_LONG_KEY = 5
@@ -207,6 +208,9 @@ class Matcher:
                 by_content[example].add(target)
         self.same_words = {k: next(iter(v)) for k, v in by_content.items() if len(v) == 1}
         """Content words of a template sentence -> its target, when only one target has them."""
+        self.longest_sentence = max((len(e.tokens) for _, e in self.intents.examples), default=0)
+        """Tokens in the longest sampled sentence: longer utterances skip the sentence-making
+        stages (same words, guesses by sound), which cannot succeed and cost time."""
         self.targets = sorted(sets)
         counts: dict[str, Counter[str]] = {t: Counter() for t in self.targets}
         for target, examples in sets.items():
@@ -242,12 +246,13 @@ class Matcher:
                 by_sound[sound_key(w)].append(w)
         self.by_sound = {k: tuple(v) for k, v in by_sound.items() if k}
         """Sound key -> known words with that key (ours, function words, everyday words)."""
-        self.long_by_sound = {
-            k: tuple(w for w in v if len(w) >= MIN_MERGED_LENGTH and w in vocab)
-            for k, v in self.by_sound.items()
-            if len(k) >= MIN_LONG_KEY and any(len(w) >= MIN_MERGED_LENGTH and w in vocab for w in v)
-        }
-        """The same for long words (a run of short heard words may be one of these)."""
+        self.long_by_sound: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+        for key, words in self.by_sound.items():
+            long_words = tuple(w for w in words if len(w) >= MIN_MERGED_LENGTH and w in vocab)
+            if len(key) >= MIN_LONG_KEY and long_words:
+                self.long_by_sound[key[0]].append((key, long_words))
+        """Long words of ours by the first sound of their key (a run of short heard words may
+        be one of these)."""
 
     def _anchor_words(self) -> frozenset[str]:
         """Words that put a question in our domain for sure: twitch and muscle words.
@@ -271,6 +276,12 @@ class Matcher:
         return self.idf.get(token, UNKNOWN_WORD_WEIGHT)
 
     # -- public ----------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Compile every template regex now (~80 ms) instead of on first use; for long-running
+        callers (the voice loop does it while the speech model loads)."""
+        for pattern in self._patterns:
+            pattern.regex  # noqa: B018 - compiled on access
+
     def match(self, text: str) -> IntentMatch:
         """Best intent for ``text`` (None when out of scope or not understood)."""
         ranked, toks, method = self.rank(text)
@@ -318,6 +329,8 @@ class Matcher:
             exact = self._exact(repaired)
             if exact is not None:
                 return [Scored(exact, 99.0, 1.0, REPAIRED_EXACT_CONFIDENCE)], repaired, "exact"
+        if len(repaired) > self.longest_sentence + MAX_INSERTED_WORDS:
+            return self._score(repaired)[:limit], repaired, "fuzzy"  # no sentence is so long
         same = self._same_words(repaired)
         if same is not None:
             return [Scored(same, 99.0, 1.0, SAME_WORDS_CONFIDENCE)], repaired, "same_words"
@@ -331,7 +344,7 @@ class Matcher:
             guessed = sum((Counter(heard) - Counter(repaired)).values())
             if 2 * guessed > sum(t not in STOP_WORDS for t in heard):
                 continue  # mostly guesses: never "case" alone -> causes
-            found = self._exact(heard) or self._same_words(heard, max_dropped=1)
+            found = self._exact(heard) or self._same_words(heard, max_dropped=0)
             if found is not None:
                 return [Scored(found, 99.0, 1.0, SOUND_GUESS_CONFIDENCE)], heard, "sound_guess"
         return self._score(repaired)[:limit], repaired, "fuzzy"
@@ -373,7 +386,7 @@ class Matcher:
         """Every target whose templates match ``toks`` exactly (for overlap checks)."""
         return list(dict.fromkeys(self._exact_matches(toks)))
 
-    def _same_words(self, toks: list[str], max_dropped: int = 2) -> str | None:
+    def _same_words(self, toks: list[str], max_dropped: int = 1) -> str | None:
         """A target whose sentence has the same content words; small words may differ."""
         found = self.same_words.get(frozenset(t for t in toks if t not in STOP_WORDS))
         if found is not None:
@@ -381,7 +394,7 @@ class Matcher:
         small = [i for i, t in enumerate(toks) if t in STOP_WORDS]
         if len(small) > MAX_SMALL_WORDS:
             return None
-        # A recogniser inserts small words ("what causes of an twitch"): drop up to two.
+        # A recogniser inserts small words ("what causes of twitching"): drop them.
         for drop in range(1, max_dropped + 1):
             for picked in itertools.combinations(small, drop):
                 kept = [t for i, t in enumerate(toks) if i not in picked]
@@ -404,17 +417,18 @@ class Matcher:
         if all(t in self.vocab or t in STOP_WORDS or t in FILLER_STEMS for t in toks):
             return [(t,) for t in toks]
         vocab = tuple(self._spell_vocab)
+        unknown = [self._unknown(t) for t in toks]
         out: list[tuple[str, ...]] = []
         i = 0
         while i < len(toks):
-            merged = self._merge_at(toks, i, vocab, by_sound)
+            merged = self._merge_at(toks, unknown, i, vocab, by_sound)
             if merged is not None:
                 out.append((merged[0],))
                 i += merged[1]
                 continue
             tok = toks[i]
             i += 1
-            if not self._unknown(tok):
+            if not unknown[i - 1]:
                 out.append((tok,))
                 continue
             spelled = _closest(tok, vocab) if len(tok) >= 4 else None
@@ -459,11 +473,15 @@ class Matcher:
         found = self.by_sound.get(sound_key(tok), ())
         return tuple(sorted(found, key=lambda w: (-fuzz.ratio(tok, w), w))[:MAX_SOUND_CHOICES])
 
-    def _merge_at(self, toks: list[str], i: int, vocab: tuple[str, ...], by_sound: bool):
+    def _merge_at(
+        self, toks: list[str], unknown: list[bool], i: int, vocab: tuple[str, ...], by_sound: bool
+    ) -> tuple[str, int] | None:
+        if not any(unknown[i : i + 5]):
+            return None
         for span in (5, 4, 3, 2):
-            run = toks[i : i + span]
-            if len(run) < span or not any(self._unknown(t) for t in run):
+            if i + span > len(toks) or not any(unknown[i : i + span]):
                 continue
+            run = toks[i : i + span]
             glued = "".join(run)
             if len(glued) < MIN_MERGED_LENGTH:
                 continue
@@ -482,8 +500,8 @@ class Matcher:
             return None
         close = [
             w
-            for other, words in self.long_by_sound.items()
-            if other[0] == key[0] and Levenshtein.distance(key, other, score_cutoff=1) <= 1
+            for other, words in self.long_by_sound.get(key[0], ())
+            if Levenshtein.distance(key, other, score_cutoff=1) <= 1
             for w in words
         ]
         return max(close, key=lambda w: (fuzz.ratio(glued, w), w)) if close else None
