@@ -33,7 +33,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -133,6 +132,7 @@ MAX_SOUND_GUESSES = 9
 MIN_SPLIT_PART = 2
 MAX_SMALL_WORDS = 8
 MAX_INSERTED_WORDS = 2
+SPELLING_MEMORY = 4096
 """Dropping small words is tried on utterances with at most this many (bounded time)."""
 MIN_SPLIT_LENGTH = 5
 MIN_LONG_KEY = 5
@@ -178,6 +178,7 @@ class Matcher:
         self._topics: frozenset[str] | None = None
         self._controls: frozenset[str] | None = None
         self._patterns = [p for ps in intents.patterns.values() for p in ps]
+        self._spelling: dict[tuple[str, int], str | None] = {}
         self._index_patterns()
         self._build_model()
 
@@ -336,18 +337,30 @@ class Matcher:
             return [Scored(same, 99.0, 1.0, SAME_WORDS_CONFIDENCE)], repaired, "same_words"
         # Words mapped by sound alone are a guess ("joke" sounds like "cheek"): a guess is
         # taken only when it makes the whole utterance one of our sentences.
+        if len(repaired) <= self.longest_sentence and any(self._unknown(t) for t in repaired):
+            found_guess = self._guess_by_sound(toks, repaired)
+            if found_guess is not None:
+                target, heard = found_guess
+                return [Scored(target, 99.0, 1.0, SOUND_GUESS_CONFIDENCE)], heard, "sound_guess"
+        return self._score(repaired)[:limit], repaired, "fuzzy"
+
+    def _guess_by_sound(
+        self, toks: list[str], repaired: list[str]
+    ) -> tuple[str, list[str]] | None:
+        """The first combination of sound-alike guesses that makes one of our sentences."""
         options = self._repair_options(toks, by_sound=True)
+        before = Counter(repaired)
         for guess in itertools.islice(itertools.product(*options), MAX_SOUND_GUESSES):
             heard = list(guess)
             if heard == repaired:
-                continue
-            guessed = sum((Counter(heard) - Counter(repaired)).values())
+                return None  # nothing to guess
+            guessed = sum((Counter(heard) - before).values())
             if 2 * guessed > sum(t not in STOP_WORDS for t in heard):
-                continue  # mostly guesses: never "case" alone -> causes
+                return None  # mostly guesses (every combination guesses as many): "case"
             found = self._exact(heard) or self._same_words(heard, max_dropped=0)
             if found is not None:
-                return [Scored(found, 99.0, 1.0, SOUND_GUESS_CONFIDENCE)], heard, "sound_guess"
-        return self._score(repaired)[:limit], repaired, "fuzzy"
+                return found, heard
+        return None
 
     # -- stages ----------------------------------------------------------------------------
     def _exact(self, toks: list[str]) -> str | None:
@@ -396,6 +409,8 @@ class Matcher:
             return None
         # A recogniser inserts small words ("what causes of twitching"): drop them.
         for drop in range(1, max_dropped + 1):
+            if len(toks) - drop > self.longest_sentence:
+                continue
             for picked in itertools.combinations(small, drop):
                 kept = [t for i, t in enumerate(toks) if i not in picked]
                 found = self._exact(kept)
@@ -431,7 +446,7 @@ class Matcher:
             if not unknown[i - 1]:
                 out.append((tok,))
                 continue
-            spelled = _closest(tok, vocab) if len(tok) >= 4 else None
+            spelled = self._closest(tok, vocab) if len(tok) >= 4 else None
             if spelled is not None:
                 out.append((spelled,))
                 continue
@@ -485,7 +500,7 @@ class Matcher:
             glued = "".join(run)
             if len(glued) < MIN_MERGED_LENGTH:
                 continue
-            found = _closest(glued, vocab, MERGE_CUTOFF)
+            found = self._closest(glued, vocab, MERGE_CUTOFF)
             if found is None and by_sound:
                 found = self._long_sound_alike(glued)
             if found is not None and len(found) >= MIN_MERGED_LENGTH and found not in run:
@@ -512,6 +527,18 @@ class Matcher:
         return any(t in ANIMAL_STEMS for t in toks) and not any(
             t in self.muscle_words for t in toks
         )
+
+    def _closest(
+        self, word: str, vocab: tuple[str, ...], cutoff: int = FUZZY_SPELLING_CUTOFF
+    ) -> str | None:
+        """The best-spelled vocabulary word for ``word`` (remembered: words recur)."""
+        key = (word, cutoff)
+        if key not in self._spelling:
+            if len(self._spelling) >= SPELLING_MEMORY:
+                self._spelling.clear()
+            found = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+            self._spelling[key] = found[0] if found else None
+        return self._spelling[key]
 
     def _unknown(self, tok: str) -> bool:
         return tok not in self.vocab and tok not in STOP_WORDS and tok not in FILLER_STEMS
@@ -565,7 +592,3 @@ class Matcher:
 _VOWEL = re.compile("[aeiouy]")
 
 
-@lru_cache(maxsize=4096)
-def _closest(word: str, vocab: tuple[str, ...], cutoff: int = FUZZY_SPELLING_CUTOFF) -> str | None:
-    found = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
-    return found[0] if found else None
