@@ -48,6 +48,15 @@ greeting "Say 안녕하세요, then your question" (0.94) -- the same engine say
 FATAL_SPEECH_SECONDS = 15.0
 """At most this long to finish speaking an error that stops the loop at start."""
 MAX_UTTERANCE_BLOCKS = 300
+SPEECH_RMS = 600.0
+"""A block this loud (16-bit RMS, about -35 dBFS) counts as someone speaking."""
+QUIET_RMS = 200.0
+"""Below this (about -44 dBFS) a block is quiet; a noisier room never forces an endpoint."""
+FORCED_ENDPOINT_SECONDS = 1.2
+"""Quiet after speech that ends the utterance even when Vosk has not: speech that starts
+late in a long silent stretch sometimes gets no endpoint for 12-16 s (measured with the
+Korean model: a question after 30 s of silence), which a user would take for a hang.
+Vosk's own rules end an utterance after 0.5-1.0 s of silence, so normally they come first."""
 """Microphone blocks kept for the own-voice check (30 s of 0.1 s blocks)."""
 
 
@@ -86,6 +95,8 @@ class VoiceLoop:
         self._was_speaking = False
         self.own_voice = OwnVoice()
         self._heard: collections.deque[bytes] = collections.deque(maxlen=MAX_UTTERANCE_BLOCKS)
+        self._speech_seen = False
+        self._quiet_seconds = 0.0
         """Microphone audio of the utterance being recognised (for the own-voice check)."""
         self.text_only = False
         """Set when the speech engine failed: answers are printed only."""
@@ -295,14 +306,14 @@ class VoiceLoop:
             self._was_speaking = False
         if now < self.quiet_until:
             self.recognizer.reset()
-            self._heard.clear()
+            self._forget_utterance()
             return
         self._heard.append(block)
-        if self.recognizer.accept(block):
+        if self.recognizer.accept(block) or self._quiet_after_speech(block):
             transcript = self.recognizer.result()
             self.recognizer.reset()
             heard = b"".join(self._heard)
-            self._heard.clear()
+            self._forget_utterance()
             LOG.debug("endpoint: %r", transcript.text)
             if not transcript.text:
                 return
@@ -314,6 +325,29 @@ class VoiceLoop:
                 return
             self.handle(transcript)
 
+    def _forget_utterance(self) -> None:
+        self._heard.clear()
+        self._speech_seen = False
+        self._quiet_seconds = 0.0
+
+    def _quiet_after_speech(self, block: bytes) -> bool:
+        """True once FORCED_ENDPOINT_SECONDS of quiet follow speech (see that constant)."""
+        samples = array.array("h", block[: len(block) - len(block) % 2])
+        if not samples:
+            return False
+        rms = math.sqrt(sum(x * x for x in samples) / len(samples))
+        if rms >= SPEECH_RMS:
+            self._speech_seen = True
+            self._quiet_seconds = 0.0
+        elif rms < QUIET_RMS and self._speech_seen:
+            self._quiet_seconds += len(samples) / self.mic.sample_rate
+            if self._quiet_seconds >= FORCED_ENDPOINT_SECONDS:
+                LOG.debug("endpoint forced after %.1f s of quiet", self._quiet_seconds)
+                return True
+        else:
+            self._quiet_seconds = 0.0
+        return False
+
     def _barge_in(self, block: bytes) -> None:
         if self.barge.accept(block):
             LOG.info("barge-in: stop heard while speaking (%r)", self.barge.heard)
@@ -321,7 +355,7 @@ class VoiceLoop:
             self.barge.reset()
             self.gate.close()
             self.recognizer.reset()
-            self._heard.clear()
+            self._forget_utterance()
 
     def handle(self, transcript: Transcript) -> Answer | None:
         """One utterance: gate, dialogue turn, speech; returns the answer (None if ignored)."""
@@ -401,6 +435,7 @@ class VoiceLoop:
         told["once"] = True
         if reopen_with_retry(self.mic, on_notice=notice, stop=self.stop_event):
             self.recognizer.reset()
+            self._forget_utterance()
             self.say("The microphone is back.")
 
     def shutdown(self) -> None:
