@@ -367,3 +367,8 @@ def test_a_twitching_pet_is_sent_to_a_vet_even_mid_conversation(skill: Skill) ->
     said = ("why do my eyelids twitch", "why does my dog twitch when he's asleep")
     _, (_, answer) = talk(skill, *said)
     assert (answer.intent, answer.kind, answer.text) == (None, "decline", msg(skill, "animal"))
+
+
+def test_an_unrelated_question_after_a_topic_is_declined_not_read_in_context(skill) -> None:
+    _, (_, answer) = talk(skill, "can coffee cause this", "whats the weather")
+    assert (answer.intent, answer.kind) == (None, "decline")

@@ -387,8 +387,11 @@ class Matcher:
             yield target
 
     def unknown_words(self, text: str) -> list[str]:
-        """Content words we have never seen and that are not everyday filler."""
-        toks = self._repair(self.intents.normalize(text))
+        """Content words, as heard, that we have never seen and are not everyday filler.
+
+        Not repaired: "weather" is spelled like "whether", but it is a new subject.
+        """
+        toks = self.intents.normalize(text)
         return [
             t
             for t in toks
