@@ -335,7 +335,7 @@ class VoiceLoop:
         samples = array.array("h", block[: len(block) - len(block) % 2])
         if not samples:
             return False
-        rms = math.sqrt(sum(x * x for x in samples) / len(samples))
+        rms = math.sqrt(sum(map(mul, samples, samples)) / len(samples))
         if rms >= SPEECH_RMS:
             self._speech_seen = True
             self._quiet_seconds = 0.0

@@ -154,6 +154,8 @@ FUZZY_SPELLING_CUTOFF = 82
 NEAR_TIE_RATIO = 0.85
 MIN_MERGED_LENGTH = 7
 MERGE_CUTOFF = 85
+MERGE_SPANS = (5, 4, 3, 2)
+"""Runs of heard words tried glued together, longest first."""
 MIN_EXPLAINED = 1.0
 """A match must explain at least one informative word ("what time is it" explains none)."""
 
@@ -240,7 +242,7 @@ class Matcher:
         self.vocab = vocab
         self.anchors = self._anchor_words()
         self.muscle_words = self._rule_words("muscle")
-        self._spell_vocab = sorted(w for w in vocab if len(w) >= 4 and w.isalpha())
+        self._spell_vocab = tuple(sorted(w for w in vocab if len(w) >= 4 and w.isalpha()))
         by_sound: dict[str, list[str]] = defaultdict(list)
         for w in sorted(vocab | STOP_WORDS | FILLER_STEMS):
             if len(w) >= 2 and w.isalpha():
@@ -434,12 +436,11 @@ class Matcher:
         """
         if all(t in self.vocab or t in STOP_WORDS or t in FILLER_STEMS for t in toks):
             return [(t,) for t in toks]
-        vocab = tuple(self._spell_vocab)
         unknown = [self._unknown(t) for t in toks]
         out: list[tuple[str, ...]] = []
         i = 0
         while i < len(toks):
-            merged = self._merge_at(toks, unknown, i, vocab, by_sound)
+            merged = self._merge_at(toks, unknown, i, by_sound)
             if merged is not None:
                 out.append((merged[0],))
                 i += merged[1]
@@ -449,7 +450,7 @@ class Matcher:
             if not unknown[i - 1]:
                 out.append((tok,))
                 continue
-            spelled = self._closest(tok, vocab) if len(tok) >= 4 else None
+            spelled = self._closest(tok) if len(tok) >= 4 else None
             if spelled is not None:
                 out.append((spelled,))
                 continue
@@ -492,18 +493,18 @@ class Matcher:
         return tuple(sorted(found, key=lambda w: (-fuzz.ratio(tok, w), w))[:MAX_SOUND_CHOICES])
 
     def _merge_at(
-        self, toks: list[str], unknown: list[bool], i: int, vocab: tuple[str, ...], by_sound: bool
+        self, toks: list[str], unknown: list[bool], i: int, by_sound: bool
     ) -> tuple[str, int] | None:
-        if not any(unknown[i : i + 5]):
+        if not any(unknown[i : i + MERGE_SPANS[0]]):
             return None
-        for span in (5, 4, 3, 2):
+        for span in MERGE_SPANS:
             if i + span > len(toks) or not any(unknown[i : i + span]):
                 continue
             run = toks[i : i + span]
             glued = "".join(run)
             if len(glued) < MIN_MERGED_LENGTH:
                 continue
-            found = self._closest(glued, vocab, MERGE_CUTOFF)
+            found = self._closest(glued, MERGE_CUTOFF)
             if found is None and by_sound:
                 found = self._long_sound_alike(glued)
             if found is not None and len(found) >= MIN_MERGED_LENGTH and found not in run:
@@ -532,14 +533,16 @@ class Matcher:
         )
 
     def _closest(
-        self, word: str, vocab: tuple[str, ...], cutoff: int = FUZZY_SPELLING_CUTOFF
+        self, word: str, cutoff: int = FUZZY_SPELLING_CUTOFF
     ) -> str | None:
         """The best-spelled vocabulary word for ``word`` (remembered: words recur)."""
         key = (word, cutoff)
         if key not in self._spelling:
             if len(self._spelling) >= SPELLING_MEMORY:
                 self._spelling.clear()
-            found = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+            found = process.extractOne(
+                word, self._spell_vocab, scorer=fuzz.ratio, score_cutoff=cutoff
+            )
             self._spelling[key] = found[0] if found else None
         return self._spelling[key]
 
