@@ -360,8 +360,12 @@ class VoiceLoop:
     def handle(self, transcript: Transcript) -> Answer | None:
         """One utterance: gate, dialogue turn, speech; returns the answer (None if ignored)."""
         now = time.monotonic()
-        gated = self.gate.heard(transcript.text, now)
-        LOG.info("heard %r (confidence %.2f)", transcript.text, transcript.confidence)
+        gated = self.gate.heard(
+            transcript.text, now, transcript.alternatives, transcript.confidence
+        )
+        LOG.info("heard %r (confidence %.2f)", gated.heard, gated.confidence)
+        if gated.heard != transcript.text:
+            LOG.info("wake phrase found in an alternative; best was %r", transcript.text)
         if gated.woke:
             self.cue("listening")
             return None
@@ -369,7 +373,9 @@ class VoiceLoop:
             LOG.info("ignored (no wake phrase): %s", transcript.text)
             return None
         if gated.text != transcript.text:
-            transcript = replace(transcript, text=gated.text, alternatives=())
+            transcript = replace(
+                transcript, text=gated.text, confidence=gated.confidence, alternatives=()
+            )
         state, answer = self.skill.turn(self.state, transcript)
         if (
             answer.kind == "not_understood"
