@@ -24,7 +24,7 @@ Every turn is: "안녕하세요" (greeting) -> wait for the answer's first sound
 
 Run: python bench/bench_loop.py [--turns 100] [--latency-turns 20] [--idle 30]
 
-Also a small library for bench/soak.py and bench/faults.py (``Monitor``, ``LoopProcess``...).
+Also a small library for bench/soak.py and bench/faults.py (``LoopProcess``...).
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import virtual_audio  # noqa: E402
+from virtual_audio import SpeakerMonitor  # noqa: E402
 
 INTENTS = ROOT / "tests" / "data" / "ko" / "intents"
-CHUNK = 0.01
-LOUD = 300.0
+CHUNK = virtual_audio.MONITOR_CHUNK
+LOUD = virtual_audio.LOUD
 """RMS (of 32768) above which a 10 ms monitor chunk counts as sound."""
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -120,80 +121,6 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-# -- the speaker's monitor -----------------------------------------------------------------------
-
-
-class Monitor:
-    """Reads ``spk.monitor`` in 10 ms chunks; remembers when each loud chunk arrived."""
-
-    def __init__(self, audio: virtual_audio.VirtualAudio) -> None:
-        self.audio = audio
-        self._lock = threading.Lock()
-        self._loud: list[float] = []
-        self._process = self._start()
-
-    def _start(self) -> subprocess.Popen:
-        process = subprocess.Popen(
-            ["parec", "-d", "spk.monitor", "--latency-msec=10", "--raw", "--format=s16le",
-             "--rate=16000", "--channels=1"],
-            env=self.audio.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        threading.Thread(target=self._read, args=(process,), daemon=True).start()
-        return process
-
-    def restart(self) -> None:
-        """Reconnect (after load_mic(): PulseAudio moves recording streams to the new default
-        source; after the sink was reloaded: the old monitor is gone)."""
-        self.close()
-        self._process = self._start()
-
-    def _read(self, process: subprocess.Popen) -> None:
-        assert process.stdout is not None
-        size = int(16_000 * CHUNK) * 2
-        while True:
-            data = process.stdout.read(size)
-            if not data:
-                return
-            now = time.monotonic()
-            samples = array.array("h", data[: len(data) - len(data) % 2])
-            if (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5 > LOUD:
-                with self._lock:
-                    self._loud.append(now)
-
-    def loud(self, start: float, end: float | None = None) -> list[float]:
-        end = time.monotonic() if end is None else end
-        with self._lock:
-            return [t for t in self._loud if start <= t <= end]
-
-    def wait_sound(self, after: float, timeout: float = 10.0) -> float | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            loud = self.loud(after)
-            if loud:
-                return loud[0]
-            time.sleep(0.005)
-        return None
-
-    def wait_quiet(self, after: float, quiet: float = 0.5, timeout: float = 30.0) -> float | None:
-        """Last loud chunk after ``after`` once ``quiet`` s of silence followed it."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            loud = self.loud(after)
-            if loud and time.monotonic() - loud[-1] >= quiet:
-                return loud[-1]
-            time.sleep(0.01)
-        return None
-
-    def wait_silent(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.loud(time.monotonic() - quiet) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=5)
 
 
 # -- the assistant -------------------------------------------------------------------------------
@@ -275,22 +202,7 @@ class LoopProcess:
             return None
 
 
-def say(audio: virtual_audio.VirtualAudio, wav: Path | bytes) -> float:
-    """Speak into the microphone; returns ``last_speech_written`` for it (blocks till then)."""
-    while audio.speaking():
-        time.sleep(0.01)
-    before = audio.last_speech_written
-    if isinstance(wav, bytes):
-        audio.say_pcm(wav)
-    else:
-        audio.say_wav(wav)
-    deadline = time.monotonic() + 60
-    while audio.last_speech_written == before and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return audio.last_speech_written or time.monotonic()
-
-
-def start_loop(audio: virtual_audio.VirtualAudio, monitor: Monitor, args: list[str],
+def start_loop(audio: virtual_audio.VirtualAudio, monitor: SpeakerMonitor, args: list[str],
                **kwargs) -> LoopProcess:
     loop = LoopProcess(audio, args, **kwargs)
     if loop.wait_line(r"^Assistant: Ready", timeout=30, stream="out") is None:
@@ -313,7 +225,7 @@ class Turn:
     """the loop's "barge-in" line -> last sound on the monitor."""
 
 
-def turn(audio, loop: LoopProcess, monitor: Monitor, question: Path, stop: Path | None,
+def turn(audio, loop: LoopProcess, monitor: SpeakerMonitor, question: Path, stop: Path | None,
          expect: str, *, play: float = 0.5, timeout: float = 8.0) -> Turn:
     """Ask; wait for the answer's sound; ``play`` s later stop it with ``stop`` (or, without
     ``stop``, let it play out). Returns what was measured."""
@@ -321,7 +233,7 @@ def turn(audio, loop: LoopProcess, monitor: Monitor, question: Path, stop: Path 
 
     monitor.wait_silent(0.4)
     asked = time.monotonic()
-    spoken = say(audio, question)
+    spoken = audio.say_and_wait(question)
     answer = loop.wait_line(r"^Assistant: ", after=asked, timeout=timeout, stream="out")
     first = monitor.wait_sound(spoken, timeout=timeout)
     if answer is None or expect not in answer[1] or first is None:
@@ -336,7 +248,7 @@ def turn(audio, loop: LoopProcess, monitor: Monitor, question: Path, stop: Path 
         return result
     time.sleep(max(0.0, (speech or first) + play - time.monotonic()))
     asked = time.monotonic()
-    say(audio, stop)
+    audio.say_and_wait(stop)
     decided = loop.wait_line(r"barge-in", after=asked, timeout=5, stream="err")
     end = monitor.wait_quiet(asked, quiet=0.4, timeout=10)
     if decided is not None and end is not None:
@@ -360,7 +272,7 @@ def main() -> int:
     model = ko_model_dir()
     audio = virtual_audio.VirtualAudio()
     audio.start()
-    monitor = Monitor(audio)
+    monitor = SpeakerMonitor(audio)
     folder = Path(tempfile.mkdtemp(prefix="bench-loop-"))
     clips = make_clips(folder)
     loop = None
@@ -439,7 +351,7 @@ def report_latency(turns: list[Turn], model: Path, padding: float) -> None:
               "target <= 200 ms)")
 
 
-def idle_cpu(loop: LoopProcess, monitor: Monitor, seconds: float) -> None:
+def idle_cpu(loop: LoopProcess, monitor: SpeakerMonitor, seconds: float) -> None:
     monitor.wait_silent(1.0)
     time.sleep(1.0)
     before, t0 = cpu_seconds(loop.pid), time.monotonic()

@@ -17,12 +17,8 @@ Run: python bench/bench_voice.py [--runs 10]
 from __future__ import annotations
 
 import argparse
-import array
-import re
 import statistics
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -31,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import virtual_audio  # noqa: E402
+from virtual_audio import MONITOR_CHUNK as CHUNK_SECONDS  # noqa: E402
+from virtual_audio import SpeakerMonitor  # noqa: E402
 
 from assistant.settings import Settings  # noqa: E402
 from assistant.speech.voice import Speaker, SpeechJob, Synthesizer, split_sentences  # noqa: E402
@@ -48,9 +46,6 @@ SENTENCES = split_sentences(
     "of a serious disease. Keep a short diary if you are worried. Bring it to your doctor."
 )
 LONG = " ".join(f"This is sentence number {i} of a long answer that goes on." for i in range(30))
-CHUNK_SECONDS = 0.01
-THRESHOLD = 300.0
-"""RMS (of 32768) above which a 10 ms chunk counts as sound."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,71 +56,6 @@ def percentile(values: list[float], q: float) -> float:
 
 def ms(value: float) -> str:
     return f"{value * 1000:7.1f} ms"
-
-
-class Monitor:
-    """Reads spk.monitor in 10 ms chunks and remembers when each loud chunk arrived."""
-
-    def __init__(self, audio: virtual_audio.VirtualAudio) -> None:
-        self.loud_times: list[float] = []
-        self._lock = threading.Lock()
-        self._process = subprocess.Popen(
-            ["parec", "-d", "spk.monitor", "--latency-msec=10", "--raw", "--format=s16le",
-             "--rate=16000", "--channels=1"],
-            env=audio.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        size = int(16_000 * CHUNK_SECONDS) * 2
-        while True:
-            data = self._process.stdout.read(size)
-            if not data:
-                return
-            now = time.monotonic()
-            samples = array.array("h", data[: len(data) - len(data) % 2])
-            level = (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
-            if level > THRESHOLD:
-                with self._lock:
-                    self.loud_times.append(now)
-
-    def first_loud_after(self, t: float, timeout: float = 3.0) -> float | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                later = [x for x in self.loud_times if x >= t]
-            if later:
-                return later[0]
-            time.sleep(0.005)
-        return None
-
-    def last_loud_before(self, t: float) -> float | None:
-        with self._lock:
-            earlier = [x for x in self.loud_times if x <= t]
-        return earlier[-1] if earlier else None
-
-    def close(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=5)
-
-
-def keep_sink_awake(audio: virtual_audio.VirtualAudio) -> subprocess.Popen:
-    keeper = subprocess.Popen(
-        ["pacat", "--playback", "-d", "spk", "--latency-msec=20", "--raw", "--format=s16le",
-         "--rate=16000", "--channels=1", "/dev/zero"],
-        env=audio.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        out = subprocess.run(["pactl", "list", "sinks"], env=audio.env, capture_output=True,
-                             text=True).stdout
-        match = re.search(r"Latency: (\d+) usec", out)
-        if match and int(match.group(1)) < 200_000:
-            break
-        time.sleep(0.1)
-    return keeper
 
 
 def bench_synthesis(synth: Synthesizer) -> None:
@@ -142,7 +72,7 @@ def bench_synthesis(synth: Synthesizer) -> None:
           f"real-time factor {sum(times) / sum(audio_seconds):.4f}")
 
 
-def bench_first_audio(synth: Synthesizer, monitor: Monitor, runs: int) -> None:
+def bench_first_audio(synth: Synthesizer, monitor: SpeakerMonitor, runs: int) -> None:
     handed, heard = [], []
     started: list[float] = []
 
@@ -154,7 +84,7 @@ def bench_first_audio(synth: Synthesizer, monitor: Monitor, runs: int) -> None:
             started.clear()
             t0 = time.monotonic()
             job = speaker.speak(ANSWER, block=False)
-            first = monitor.first_loud_after(t0)
+            first = monitor.wait_sound(t0, timeout=3.0)
             speaker.stop()
             job.wait(2)
             if started:
@@ -170,7 +100,7 @@ def bench_first_audio(synth: Synthesizer, monitor: Monitor, runs: int) -> None:
               f"   p95 {ms(percentile(heard, 95))}")
 
 
-def bench_barge_in(synth: Synthesizer, monitor: Monitor, runs: int) -> None:
+def bench_barge_in(synth: Synthesizer, monitor: SpeakerMonitor, runs: int) -> None:
     returned, silent = [], []
     with Speaker(Settings(), synthesizer=synth) as speaker:
         for _ in range(runs):
@@ -182,7 +112,8 @@ def bench_barge_in(synth: Synthesizer, monitor: Monitor, runs: int) -> None:
             speaker.stop()
             returned.append(time.monotonic() - t_stop)
             time.sleep(0.5)
-            last = monitor.last_loud_before(time.monotonic())
+            loud = monitor.loud(t_stop - 1.0)
+            last = loud[-1] if loud else None
             if last is not None:
                 silent.append(max(0.0, last + CHUNK_SECONDS - t_stop))
     print(f"barge-in, stop() during speech ({runs} runs):")
@@ -203,8 +134,7 @@ def main() -> int:
         return 1
     audio = virtual_audio.VirtualAudio()
     audio.start()
-    keeper = keep_sink_awake(audio)
-    monitor = Monitor(audio)
+    monitor = SpeakerMonitor(audio)  # VirtualAudio keeps the sink at 20 ms latency
     try:
         with Synthesizer() as synth:
             bench_synthesis(synth)
@@ -212,8 +142,6 @@ def main() -> int:
             bench_barge_in(synth, monitor, args.runs)
     finally:
         monitor.close()
-        keeper.terminate()
-        keeper.wait(timeout=5)
         audio.stop()
     return 0
 

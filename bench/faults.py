@@ -54,7 +54,7 @@ class Bench:
     def __init__(self) -> None:
         self.audio = virtual_audio.VirtualAudio()
         self.audio.start()
-        self.monitor = bl.Monitor(self.audio)
+        self.monitor = virtual_audio.SpeakerMonitor(self.audio)
         self.folder = Path(tempfile.mkdtemp(prefix="faults-"))
         self.clips = bl.make_clips(self.folder)
         self.model = bl.ko_model_dir()
@@ -81,7 +81,7 @@ class Bench:
     def observe(self, outcome: Outcome, loop: bl.LoopProcess, since: float) -> None:
         outcome.printed = [line for line in loop.text(since, kaldi=False)
                            if not line.startswith(("assistant.", "LOG"))]
-        outcome.spoken_seconds = len(self.monitor.loud(since)) * bl.CHUNK
+        outcome.spoken_seconds = len(self.monitor.loud(since)) * virtual_audio.MONITOR_CHUNK
 
     def close(self) -> None:
         if self._keeper is not None:
@@ -147,7 +147,7 @@ def sink_removed(bench: Bench) -> Outcome:
     loop = bench.loop()
     try:
         since = time.monotonic()
-        bl.say(bench.audio, bench.clips["caffeine"])
+        bench.audio.say_and_wait(bench.clips["caffeine"])
         first = bench.monitor.wait_sound(since, timeout=8)
         time.sleep(1.5)
         modules = [line.split() for line in bench.pactl("list", "short", "modules").splitlines()]
@@ -193,9 +193,9 @@ def model_deleted(bench: Bench) -> Outcome:
         code = again.stop()
     bench.monitor.wait_quiet(since, quiet=0.5, timeout=10)
     message = [line for line in again.text(stream="err") if line.strip()]
+    spoken = len(bench.monitor.loud(since)) * virtual_audio.MONITOR_CHUNK
     outcome.notes.append(f"restart: exit {code}, {len(message)} line(s) on stderr: "
-                         f"{message[0] if message else ''!r}, "
-                         f"{len(bench.monitor.loud(since)) * bl.CHUNK:.1f} s spoken")
+                         f"{message[0] if message else ''!r}, {spoken:.1f} s spoken")
     return outcome
 
 
@@ -214,7 +214,7 @@ def settings_corrupted(bench: Bench) -> Outcome:
                              f"settings.yaml.bad {kept}")
         config.write_text("rate: 200\nvolume: [oops\n")  # damaged while running
         asked = time.monotonic()
-        bl.say(bench.audio, bench.clips["slower"])
+        bench.audio.say_and_wait(bench.clips["slower"])
         said = loop.wait_line(r"^Assistant: ", after=asked, timeout=8, stream="out")
         bench.monitor.wait_silent(0.5)
         outcome.survived = loop.alive() and bench.answers(loop)
@@ -247,7 +247,7 @@ def disk_full(bench: Bench) -> Outcome:
         loop = bench.loop(config=config)
         try:
             asked = time.monotonic()
-            bl.say(bench.audio, bench.clips["slower"])
+            bench.audio.say_and_wait(bench.clips["slower"])
             said = loop.wait_line(r"^Assistant: ", after=asked, timeout=8, stream="out")
             failed = loop.wait_line(r"^assistant: Could not save", after=asked, timeout=5,
                                     stream="err")

