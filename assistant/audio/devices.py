@@ -8,6 +8,7 @@ device plugged in later, or a sound server started after the import, stays invis
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,21 +47,34 @@ class Device:
         return self.max_input_channels if kind == "input" else self.max_output_channels
 
 
-def _sd() -> Any:
-    import sounddevice
-
+def sounddevice_module() -> Any:
+    """Import sounddevice lazily: it loads PortAudio, which text commands never need."""
+    try:
+        import sounddevice
+    except OSError as exc:  # libportaudio2 missing
+        raise AudioError(
+            f"Cannot use audio: the PortAudio library is missing ({exc}). "
+            "Install it with: apt-get install libportaudio2",
+            spoken="Audio is not available on this computer.",
+        ) from None
     return sounddevice
+
+
+_refresh_lock = threading.Lock()
 
 
 def refresh() -> None:
     """Re-initialise PortAudio so that it enumerates devices again.
 
+    Needed when the sound server appears after the first import of sounddevice (the test
+    fixture starts PulseAudio later; a user may start it late) or a device is plugged in.
     Call it only while no stream is open: PortAudio closes every stream on termination.
     """
-    sd = _sd()
+    sd = sounddevice_module()
     try:
-        sd._terminate()
-        sd._initialize()
+        with _refresh_lock:
+            sd._terminate()
+            sd._initialize()
     except sd.PortAudioError as exc:
         raise AudioError(f"Cannot start the audio system: {exc}") from exc
     LOG.debug("PortAudio re-initialised")
@@ -68,7 +82,7 @@ def refresh() -> None:
 
 def list_devices(kind: Kind | None = None) -> list[Device]:
     """All devices (or only those with input/output channels), in PortAudio's order."""
-    sd = _sd()
+    sd = sounddevice_module()
     try:
         raw = sd.query_devices()
         hostapis = sd.query_hostapis()

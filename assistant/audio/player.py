@@ -20,9 +20,9 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
+from assistant.audio.devices import refresh, sounddevice_module
 from assistant.errors import AudioError
 
 LOG = logging.getLogger("assistant.audio")
@@ -43,43 +43,9 @@ def _disconnected() -> AudioError:
     )
 
 
-def _sounddevice() -> ModuleType:
-    """Import sounddevice lazily: it loads PortAudio, which text commands never need."""
-    try:
-        import sounddevice
-    except OSError as exc:  # libportaudio2 missing
-        raise AudioError(
-            f"Cannot use audio: the PortAudio library is missing ({exc}). "
-            "Install it with: apt-get install libportaudio2",
-            spoken="Audio is not available on this computer.",
-        ) from None
-    return sounddevice
-
-
-# -- devices --------------------------------------------------------------------------------
-
-_refresh_lock = threading.Lock()
-
-
-def refresh() -> None:
-    """Re-scan audio devices (PortAudio lists them once, when it is initialised).
-
-    Needed when the sound server appears after the first import of sounddevice (the test
-    fixture starts PulseAudio and sets XDG_RUNTIME_DIR later; a user may start it late).
-    Caution: re-initialising PortAudio closes every open stream in the process, so call it only
-    when no microphone or speaker stream is open. ``output_device_index`` does it by itself only
-    when no device is listed at all, when there can be no open stream to break.
-    """
-    sd = _sounddevice()
-    with _refresh_lock:
-        sd._terminate()
-        sd._initialize()
-    LOG.debug("PortAudio device list refreshed")
-
-
 def output_devices() -> list[dict[str, Any]]:
     """PortAudio devices that can play sound (each dict has 'index' and 'name')."""
-    sd = _sounddevice()
+    sd = sounddevice_module()
     return [dict(d) for d in sd.query_devices() if d["max_output_channels"] > 0]
 
 
@@ -89,7 +55,7 @@ def output_device_index(spec: str | int | None = None) -> int:
     Raises AudioError "No speaker found" when nothing can play, or names the choices when
     ``spec`` matches no device (or several).
     """
-    sd = _sounddevice()
+    sd = sounddevice_module()
     devices = output_devices()
     if not devices:
         refresh()  # safe: with no device listed no stream can be open
@@ -270,7 +236,7 @@ class Player:
         Tries our rate in mono first (sound servers resample), then the device's own rate and
         channel count for raw hardware devices that refuse it.
         """
-        sd = _sounddevice()
+        sd = sounddevice_module()
         index = output_device_index(self.device)
         try:
             info = sd.query_devices(index)
