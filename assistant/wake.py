@@ -65,12 +65,14 @@ class WakeGate:
     ) -> Heard:
         """The verdict on ``text`` (confidence ``confidence``) heard at ``now`` (seconds).
 
-        When ``text`` does not open with the wake phrase, a close runner-up among the
-        recogniser's ``alternatives`` that does counts instead (see ALTERNATIVE_SHARE).
+        When ``text`` does not open with the wake phrase and would be ignored, a close
+        runner-up among the recogniser's ``alternatives`` that does counts instead (see
+        ALTERNATIVE_SHARE).
         """
         said = words(text)
         rest = self._strip_wake(said)
-        if rest is None:
+        listening = self.always_listening or now < self.open_until
+        if rest is None and not listening:  # when listening, the dialogue weighs alternatives
             found = next(self._wake_in_alternatives(alternatives, text, confidence), None)
             if found is not None:
                 alternative, rest = found
@@ -80,7 +82,7 @@ class WakeGate:
                 self.open_until = now + AWAKE_SECONDS
                 return Heard(False, "", woke=True, heard=text, confidence=confidence)
             return Heard(True, " ".join(rest), heard=text, confidence=confidence)
-        if self.always_listening or now < self.open_until:
+        if listening:
             return Heard(True, " ".join(said), heard=text, confidence=confidence)
         return Heard(False, "", heard=text, confidence=confidence)
 

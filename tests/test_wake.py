@@ -65,3 +65,13 @@ def test_distant_or_weak_alternatives_do_not_wake() -> None:
     assert not gate.heard("어이없 다 아 세요", 0.0, far, 0.8).woke
     weak = (Alternative("어 어", 0.2), Alternative("안녕하세요", 0.2))
     assert not gate.heard("어 어", 0.0, weak, 0.2).woke
+
+
+def test_alternatives_are_not_consulted_while_listening() -> None:
+    # In the follow-up window the top hypothesis is answered (the dialogue itself weighs the
+    # alternatives); a runner-up that opens with the wake phrase does not replace it.
+    gate = WakeGate("안녕하세요")
+    gate.answered(0.0)
+    alternatives = (Alternative("더 알려줘", 0.5), Alternative("안녕하세요 커피", 0.45))
+    heard = gate.heard("더 알려줘", 1.0, alternatives, 0.5)
+    assert heard.accept and heard.text == "더 알려줘" and heard.heard == "더 알려줘"
