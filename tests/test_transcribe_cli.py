@@ -127,3 +127,14 @@ def test_bad_model_and_grammar_fail_in_one_line(wavs: dict[str, Path], tmp_path:
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert result.stderr.startswith("assistant: ")
+
+
+def test_ask_audio_names_a_bad_file_before_looking_for_a_model(
+    wavs: dict[str, Path], tmp_path: Path
+) -> None:
+    # The file is what the user got wrong; "download a model" would send them the wrong way.
+    missing = tmp_path / "missing.wav"
+    result = assistant("ask", "--audio", missing, "--model", tmp_path / "no-model")
+    assert_clean_failure(result, missing, "no such file")
+    result = assistant("ask", "--audio", wavs["text"], "--model", tmp_path / "no-model")
+    assert_clean_failure(result, wavs["text"], "not a WAV file")

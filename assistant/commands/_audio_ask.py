@@ -11,12 +11,15 @@ from assistant.errors import UsageError
 def ask_audio(args: argparse.Namespace) -> int:
     """Transcribe with the recogniser biased towards our intents, then one dialogue turn."""
     from assistant.app import load_skill
+    from assistant.audio.wavfile import open_wav
     from assistant.dialogue import State
     from assistant.modelstore import resolve_model
     from assistant.speech.recognizer import load_model, transcribe_file
 
     if args.question:
         raise UsageError("give either a question or --audio FILE.wav, not both")
+    with open_wav(args.audio):  # validate the file before spending seconds loading a model
+        pass
     skill = load_skill(args.intents, args.knowledge)
     model = load_model(resolve_model(args.model))
     transcript = transcribe_file(model, args.audio, grammar=grammar_phrases(skill.intents))
