@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from eval_runner import CASES_FILE, Report, evaluate, load_cases
 
@@ -20,7 +18,9 @@ FLOORS = {
     "follow_up": 0.85,
 }
 
-HOLDOUT_FILE = CASES_FILE.parent / "holdout.yaml"
+HOLDOUT_FILES = ("holdout.yaml", "holdout3.yaml")
+"""Sets written blind by other authors; never tuned on before their first run (see their
+headers for the first-run figures)."""
 HOLDOUT_FLOORS = {"emergency": 1.00, "red_flag": 0.90}
 HOLDOUT_DEFAULT_FLOOR = 0.75
 
@@ -40,12 +40,11 @@ def report(skill: Skill) -> Report:
     return result
 
 
-@pytest.fixture(scope="module")
-def holdout(skill: Skill) -> Report:
-    if not HOLDOUT_FILE.exists():
-        pytest.skip(f"{HOLDOUT_FILE} not written yet")
-    result = evaluate(skill, load_cases(Path(HOLDOUT_FILE)))
-    print("\nheld-out set (tests/eval/holdout.yaml):")
+@pytest.fixture(scope="module", params=HOLDOUT_FILES)
+def holdout(skill: Skill, request: pytest.FixtureRequest) -> Report:
+    path = CASES_FILE.parent / request.param
+    result = evaluate(skill, load_cases(path))
+    print(f"\nheld-out set (tests/eval/{request.param}):")
     for line in result.lines():
         print("  " + line)
     return result
