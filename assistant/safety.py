@@ -97,7 +97,7 @@ _RED_FLAG_PATTERNS: dict[str, list[str]] = {
         r" paralys",
         r" (leg|arm|hand|foot|feet) (feel |are |is |keep |feel like )*(heavy|useless|"
         r"floppy|limp)",
-        r" foot (drop|slap|drag)",
+        r" foot (\w+ ){0,2}(drop|slap|drag)",
         r" drag (my |his |her )?(foot|leg)",
         r" drop (my )?foot",
     ],
@@ -132,7 +132,8 @@ _RED_FLAG_PATTERNS: dict[str, list[str]] = {
         r" progress",
         r" (mov|jump|go) to (other|more|new|different) (place|muscl|part|area|limb)",
         r" in more (place|muscl|part)",
-        r" now (it is )?(everywhere|all over)",
+        r" now (\w+ ){0,3}(everywhere|all over)",
+        r" (used to be|was|start|started) (just |only )(in )?(\w+ ){0,3}(but )?now",
     ],
     "persistent": [
         r" all the time",
@@ -158,8 +159,20 @@ _RED_FLAG_PATTERNS: dict[str, list[str]] = {
     ],
 }
 
-_COMPILED_EMERGENCY = {k: [re.compile(p) for p in v] for k, v in _EMERGENCY_PATTERNS.items()}
-_COMPILED_RED_FLAG = {k: [re.compile(p) for p in v] for k, v in _RED_FLAG_PATTERNS.items()}
+_PATTERN_WORD = re.compile(r"(?<![\\?])[a-z]+")
+"""A run of letters in a pattern that is a word (not the ``w`` of ``\\w``)."""
+
+
+def _stemmed(pattern: str) -> re.Pattern[str]:
+    """Compile ``pattern`` with its words stemmed as the text is: a pattern may say
+    "everywhere", "smile" or "unable", which the text holds as "everywher", "smil",
+    "unabl". Words written as stems already ("collaps", "struggl") stay prefixes of the
+    stemmed text."""
+    return re.compile(_PATTERN_WORD.sub(lambda m: stem(m.group(0)), pattern))
+
+
+_COMPILED_EMERGENCY = {k: [_stemmed(p) for p in v] for k, v in _EMERGENCY_PATTERNS.items()}
+_COMPILED_RED_FLAG = {k: [_stemmed(p) for p in v] for k, v in _RED_FLAG_PATTERNS.items()}
 
 RED_FLAG_ORDER = (
     "breathing",
@@ -187,8 +200,8 @@ class SafetyVerdict:
 NO_CONCERN = SafetyVerdict(None)
 
 
-_SUDDEN = re.compile(r" (sudden|all of a sudden|out of nowhere|just now|right now) ")
-_STROKE_SIGN = re.compile(
+_SUDDEN = _stemmed(r" (sudden|all of a sudden|out of nowhere|just now|right now) ")
+_STROKE_SIGN = _stemmed(
     r" (weak|numb|paralys|slur|droop|confus|can not (speak|talk|move|see|lift|feel))"
 )
 
@@ -222,10 +235,24 @@ _ABOUT = re.compile(
 "is twitching a sign of a heart attack", "can twitching cause seizures"."""
 
 
+_DURATION = re.compile(r" for ")
+_TAKING_SOMETHING = re.compile(
+    r" (on|tak|us|drink|eat) "
+    r"(?!my |his |her |the (left|right) |both |either |and |off )(\w+ ){1,2}$"
+)
+"""A duration right after "on steroids", "taking magnesium" or "drinking coffee" says how
+long something was taken, not how long the twitching has lasted: "i've been on steroids
+for a few months, could they cause this" is a question about medicines. "On my eyelid for
+weeks" is still a long-lasting twitch."""
+
+
 def _hit(joined: str, patterns: list[re.Pattern[str]], about_ok: bool = False) -> bool:
     for pattern in patterns:
         for m in pattern.finditer(joined):
             if _negated(joined, m.start(), m.group(0)):
+                continue
+            before = joined[: m.start() + 1]
+            if _DURATION.match(m.group(0)) and _TAKING_SOMETHING.search(before):
                 continue
             if about_ok and _ABOUT.search(joined[: m.start()]):
                 continue

@@ -35,6 +35,19 @@ from assistant.safety import EMERGENCY, RED_FLAG, RED_FLAG_ORDER
         ("my speech is slurred", "speech"),
         ("i am short of breath", "breathing"),
         ("it is hard to breathe", "breathing"),
+        # Pattern words that the stemmer shortens ("everywhere" -> "everywher", "ages" ->
+        # "age", "unable" -> "unabl"): these were missed before patterns were stemmed too.
+        ("now it is everywhere", "spreading"),
+        ("it used to be just my eyelid but now the twitches are everywhere", "spreading"),
+        ("it moved to other places", "spreading"),
+        ("it has gone on for ages", "persistent"),
+        ("the twitching is extremely frequent", "persistent"),
+        ("it twitches every single day", "persistent"),
+        ("i am unable to walk far", "weakness"),
+        ("i cannot get my words out", "speech"),
+        ("my foot has started slapping down when i walk", "weakness"),
+        ("i've been twitching on and off for weeks", "persistent"),
+        ("i've had twitching on my eyelid for weeks", "persistent"),
     ],
 )
 def test_red_flag_alone(text: str, kind: str) -> None:
@@ -126,6 +139,9 @@ def test_a_real_fall_is_still_a_fall() -> None:
         ("my left arm and leg went weak all of a sudden", "stroke"),
         ("my chest is really tight and it hurts", "chest_pain"),
         ("i'm struggling to get any air in", "breathing"),
+        ("her smile is drooping", "stroke"),
+        ("my face went numb out of nowhere", "stroke"),
+        ("my dad's speech just went slurred out of nowhere", "stroke"),
     ],
 )
 def test_emergencies(text: str, kind: str) -> None:
@@ -210,6 +226,18 @@ def test_benign_questions_are_not_emergencies(text: str) -> None:
 )
 def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
     assert safety.check(text).level != EMERGENCY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i've been on steroids for a few months could they be causing this twitching",
+        "i have been taking magnesium for weeks is it helping",
+        "i have been on the pill for years can it cause twitching",
+    ],
+)
+def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> None:
+    assert safety.check(text).level is None
 
 
 # -- robustness ----------------------------------------------------------------------------
