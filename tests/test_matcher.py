@@ -450,3 +450,32 @@ def test_warm_up_compiles_every_template_and_changes_no_answer(intents) -> None:
     assert all(p._regex is not None for p in warm._patterns)
     for text in utterances(load_cases()):
         assert warm.match(text) == cold.match(text)
+
+
+# -- everyday words and a question after a story -------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("i've been sweating a lot and now my muscles are flickering", "dehydration"),
+        ("i've been really wound up about my exams and my arms keep twitching", "anxiety"),
+        ("i've been knackered all week could that make my muscles twitch", "sleep"),
+        ("can overactive nerves cause twitching", "pnh"),
+        ("what sets off muscle twitching", "causes"),
+        ("is a spasm the same thing as a twitch or not", "cramps_spasms"),
+        ("is twitching a sign of alice", "als"),
+    ],
+)
+def test_everyday_words_for_our_topics(matcher: Matcher, text: str, intent: str) -> None:
+    assert matcher.match(text).intent == intent
+
+
+def test_a_question_after_a_story_is_answered(matcher: Matcher) -> None:
+    found = matcher.match("my muscles keep jumping is that normal")
+    assert (found.intent, found.method) == ("is_it_serious", "question_at_end")
+    assert 0.0 < found.confidence < 1.0
+
+
+def test_a_question_after_a_story_about_something_else_is_still_declined(matcher) -> None:
+    # "is that bad" ends a template, but nothing before it is about twitching.
+    assert matcher.match("my knee hurts when i run is that bad").intent is None
+    assert matcher.match("what's the weather going to be like").intent is None

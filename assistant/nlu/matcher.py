@@ -156,6 +156,11 @@ MIN_MERGED_LENGTH = 7
 MERGE_CUTOFF = 85
 MERGE_SPANS = (5, 4, 3, 2)
 """Runs of heard words tried glued together, longest first."""
+QUESTION_AT_END_CONFIDENCE = 0.7
+MIN_STORY_WORDS = 2
+MIN_QUESTION_WORDS = 3
+"""A question after a story ("..., is that bad") counts when it has at least this many
+words and follows at least MIN_STORY_WORDS."""
 MIN_EXPLAINED = 1.0
 """A match must explain at least one informative word ("what time is it" explains none)."""
 
@@ -299,6 +304,15 @@ class Matcher:
         if best.target in self._control_targets():
             min_coverage = CONTROL_TARGETS_MIN_COVERAGE
         if method == "fuzzy" and (best.coverage < min_coverage or best.evidence < MIN_EVIDENCE):
+            ending = self._question_at_end(toks) if anchored else None
+            if ending is not None:
+                return IntentMatch(
+                    ending,
+                    QUESTION_AT_END_CONFIDENCE,
+                    slots={TOPIC_SLOT: ending} if ending in self._topic_values() else {},
+                    method="question_at_end",
+                    text=normalized,
+                )
             return IntentMatch(
                 None,
                 round(best.confidence, 3),
@@ -345,6 +359,16 @@ class Matcher:
                 target, heard = found_guess
                 return [Scored(target, 99.0, 1.0, SOUND_GUESS_CONFIDENCE)], heard, "sound_guess"
         return self._score(repaired)[:limit], repaired, "fuzzy"
+
+    def _question_at_end(self, toks: list[str]) -> str | None:
+        """The answer whose template the utterance ends with exactly, after a story: "my
+        thumb's been flickering on and off all afternoon, is that bad". Only for utterances
+        about twitching (the caller checks), so "my knee hurts, is that bad" stays declined."""
+        for start in range(MIN_STORY_WORDS, len(toks) - MIN_QUESTION_WORDS + 1):
+            target = self._exact(toks[start:])
+            if target is not None and target in self.answer_ids:
+                return target
+        return None
 
     def _guess_by_sound(
         self, toks: list[str], repaired: list[str]
