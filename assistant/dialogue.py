@@ -134,6 +134,12 @@ class Skill:
                 confidence = found.confidence if found.intent == resolved else 1.0
                 return self._topic(replace(state, choices=()), resolved, confidence)
             state = replace(state, choices=())
+        if found.method == "everyday" and state.topic and found.runner_up:
+            # Mid-conversation, "should i stop exercising then" is a follow-up, not a
+            # question about exercise in general (which the matcher declines on its own).
+            found = replace(
+                found, intent=found.runner_up, slots={}, method="everyday_in_context"
+            )
         if found.intent is None and state.topic and found.method != "animal":
             found = self._in_context(state, text, found)
         if found.intent is None:

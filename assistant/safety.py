@@ -235,15 +235,15 @@ _ABOUT = re.compile(
 "is twitching a sign of a heart attack", "can twitching cause seizures"."""
 
 
-_DURATION = re.compile(r" for ")
-_TAKING_SOMETHING = re.compile(
-    r" (on|tak|us|drink|eat) "
+_DURATION = re.compile(r" (for|every) ")
+_TAKING_SOMETHING = _stemmed(
+    r" (on|take|taking|took|use|using|drink|drinking|eat|eating) "
     r"(?!my |his |her |the (left|right) |both |either |and |off )(\w+ ){1,2}$"
 )
 """A duration right after "on steroids", "taking magnesium" or "drinking coffee" says how
-long something was taken, not how long the twitching has lasted: "i've been on steroids
-for a few months, could they cause this" is a question about medicines. "On my eyelid for
-weeks" is still a long-lasting twitch."""
+long or how often something was taken, not how long the twitching has lasted: "i've been on
+steroids for a few months, could they cause this" and "i take magnesium every day" are about
+the medicine. "On my eyelid for weeks" is still a long-lasting twitch."""
 
 
 def _hit(joined: str, patterns: list[re.Pattern[str]], about_ok: bool = False) -> bool:

@@ -108,6 +108,15 @@ def test_what_about_another_topic(skill: Skill) -> None:
     assert state.topic == "vitamin_b12"
 
 
+def test_everyday_question_is_declined_alone_but_followed_up_in_a_conversation(skill) -> None:
+    _, (alone,) = talk(skill, "how long should a workout be")
+    assert alone.intent is None and alone.kind == "decline"
+    _, (_, follow_up) = talk(
+        skill, "my calves twitch after a long run", "should i stop exercising then"
+    )
+    assert follow_up.intent in ("exercise", "after_exercise")
+
+
 def test_why_gives_the_reason_for_the_current_topic(skill: Skill) -> None:
     _, (_, why) = talk(skill, "can coffee cause twitching", "why")
     assert why.intent == "why"

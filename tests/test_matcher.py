@@ -479,3 +479,32 @@ def test_a_question_after_a_story_about_something_else_is_still_declined(matcher
     # "is that bad" ends a template, but nothing before it is about twitching.
     assert matcher.match("my knee hurts when i run is that bad").intent is None
     assert matcher.match("what's the weather going to be like").intent is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how do i train for a marathon",
+        "how much water should i drink a day",
+        "how many hours of sleep do i need",
+        "how long should a workout be",
+        "is coffee good for you",
+    ],
+)
+def test_everyday_questions_that_say_nothing_of_twitching_are_declined(matcher, text) -> None:
+    found = matcher.match(text)
+    assert (found.intent, found.method) == (None, "everyday")
+    assert found.runner_up is not None  # the dialogue may still use it as a follow-up
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("my legs twitch after running", "after_exercise"),
+        ("is running good for it", "after_exercise"),
+        ("does caffeine cause twitching", "caffeine"),
+        ("what about coffee", "caffeine"),
+    ],
+)
+def test_everyday_topics_with_twitching_or_a_back_reference_are_ours(matcher, text, intent):
+    assert matcher.match(text).intent == intent

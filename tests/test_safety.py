@@ -234,6 +234,8 @@ def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
         "i've been on steroids for a few months could they be causing this twitching",
         "i have been taking magnesium for weeks is it helping",
         "i have been on the pill for years can it cause twitching",
+        "i take magnesium every day but my eyelid still twitches",
+        "i drink coffee every day could that be it",
     ],
 )
 def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> None:

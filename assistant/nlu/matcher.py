@@ -149,6 +149,28 @@ MIN_EVIDENCE = 1.5
 """Minimum summed log-likelihood ratio for a fuzzy match."""
 DOMAIN_RULES = ("twitch", "muscle")
 """Expansion rules whose words mark a question as being about twitching."""
+EVERYDAY_TOPICS = frozenset(
+    {
+        "caffeine",
+        "dehydration",
+        "anxiety",
+        "diet",
+        "nutrition",
+        "sleep",
+        "at_night",
+        "exercise",
+        "after_exercise",
+        "relaxation",
+        "salt_processed_food",
+    }
+)
+"""Topics that are part of everyday life. A question about one of them that says nothing
+of twitching ("how do i train for a marathon", "how much water should i drink a day") is
+about the thing itself, and our answers are about twitching, so the matcher declines it
+(method "everyday") unless it was matched exactly or points back with "it" or "this". In a
+conversation the dialogue may still read it as a follow-up ("should i stop exercising
+then"). Diseases and remedies are not here: "what is myopathy" is ours whatever its wording."""
+BACK_REFERENCES = frozenset({"it", "this", "that", "them", "these", "those"})
 CONTROL_TARGETS_MIN_COVERAGE = 0.8
 FUZZY_SPELLING_CUTOFF = 82
 NEAR_TIE_RATIO = 0.85
@@ -303,6 +325,20 @@ class Matcher:
         min_coverage = MIN_COVERAGE_ANCHORED if anchored else MIN_COVERAGE
         if best.target in self._control_targets():
             min_coverage = CONTROL_TARGETS_MIN_COVERAGE
+        if (
+            method == "fuzzy"
+            and best.target in EVERYDAY_TOPICS
+            and not anchored
+            and BACK_REFERENCES.isdisjoint(toks)
+        ):
+            return IntentMatch(
+                None,
+                round(best.confidence, 3),
+                method="everyday",
+                text=normalized,
+                runner_up=best.target,
+                runner_up_confidence=round(best.confidence, 3),
+            )
         if method == "fuzzy" and (best.coverage < min_coverage or best.evidence < MIN_EVIDENCE):
             ending = self._question_at_end(toks) if anchored else None
             if ending is not None:
