@@ -17,6 +17,7 @@ import array
 import collections
 import logging
 import math
+import queue
 import sys
 import threading
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass, replace
 from operator import mul, sub
 from typing import Any
 
+from assistant.audio.source_watch import Source, SourceWatcher
 from assistant.dialogue import SETTING_ACTIONS, Skill, State
 from assistant.errors import AssistantError, AudioError, SpeechOutputError
 from assistant.stages import Answer, Transcript
@@ -106,6 +108,9 @@ class VoiceLoop:
         self.mic: Any = None
         self.recognizer: Any = None
         self.barge: Any = None
+        self.source_watch: Any = None
+        self._moved_to: queue.SimpleQueue[Source] = queue.SimpleQueue()
+        """Sources our microphone stream was moved to, from the watcher's thread."""
 
     # -- output ----------------------------------------------------------------------------
     def print(self, line: str) -> None:
@@ -198,6 +203,8 @@ class VoiceLoop:
         except AudioError as exc:
             self.report(exc)
             raise
+        self.source_watch = SourceWatcher(self._moved_to.put)
+        self.source_watch.start()
         self.recognizer = self._recognizer(model, self._grammar())
         from assistant.speech.barge import StopListener
 
@@ -289,6 +296,8 @@ class VoiceLoop:
         return 0
 
     def _listen_once(self) -> None:
+        while not self._moved_to.empty():
+            self._microphone_moved(self._moved_to.get())
         block = self.mic.read(timeout=READ_TIMEOUT)
         if block is None:
             return
@@ -444,9 +453,30 @@ class VoiceLoop:
             self._forget_utterance()
             self.say("The microphone is back.")
 
+    def _microphone_moved(self, source: Source) -> None:
+        """The sound server moved our stream (a microphone unplugged or plugged back in):
+        say so, and start the utterance afresh, since its start came from elsewhere."""
+        if source.monitor:
+            error = AssistantError(
+                f"The microphone was disconnected; only the speaker's monitor "
+                f"({source.description}) is left. Connect a microphone.",
+                spoken="The microphone was disconnected. Please connect a microphone.",
+            )
+        else:
+            error = AssistantError(
+                f"The microphone changed: now listening on {source.description}.",
+                spoken=f"The microphone changed. I am now listening on {source.spoken_name}.",
+            )
+        self.report(error)
+        self.recognizer.reset()
+        self._forget_utterance()
+
     def shutdown(self) -> None:
         """Close everything; safe to call more than once."""
         self.stop_event.set()
+        if self.source_watch is not None:
+            self.source_watch.stop()
+            self.source_watch = None
         if self.speaker is not None:
             try:
                 self.speaker.stop(wait=True, timeout=1.0)

@@ -346,20 +346,29 @@ def test_microphone_lost_and_back(always, devices, monitor, clips) -> None:
 
     1. Its PulseAudio source is unloaded and loaded again (VirtualAudio.unload_mic/load_mic):
        PulseAudio moves the recording stream to the fallback source (``spk.monitor``, the
-       only one left) and back to the new ``mic`` when it appears, so PortAudio -- and the
-       loop -- never see a loss. Checked: the loop survives and answers afterwards.
+       only one left) and back to the new ``mic`` when it appears, so PortAudio never sees
+       a loss; the loop's source watcher (pulsectl) does, and says so both times. Checked:
+       both notices, the first spoken, and answers afterwards.
     2. The source stops delivering audio (``pactl suspend-source mic 1``, like a stalled USB
        or Bluetooth microphone): the loop notices within 1.5 s, says so, retries, and says
        "The microphone is back." when it is resumed.
     """
     monitor.wait_silent(0.5)
+    start = time.monotonic()
     devices.unload_mic()
     try:
-        time.sleep(3.0)
+        gone = always.wait_line(r"microphone was disconnected", after=start, timeout=5,
+                                stream="err")
+        assert gone is not None, always.transcript()
+        assert monitor.wait_sound(gone[0] - 0.2, timeout=3) is not None, "notice not spoken"
+        monitor.wait_quiet(gone[0], quiet=0.5, timeout=10)
     finally:
         devices.load_mic()
-        monitor.restart()
-    time.sleep(1.0)
+        monitor.restart()  # PulseAudio moved the monitor's own stream to the new mic too
+    back = always.wait_line(r"microphone changed: now listening on", after=start, timeout=5,
+                            stream="err")
+    assert back is not None, always.transcript()
+    monitor.wait_quiet(back[0], quiet=0.5, timeout=10)
     ask(always, devices, clips["greeting"], "Hello")
     assert monitor.wait_sound(time.monotonic() - 1, timeout=3) is not None
     start = time.monotonic()
