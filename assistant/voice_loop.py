@@ -62,6 +62,10 @@ Vosk's own rules end an utterance after 0.5-1.0 s of silence, so normally they c
 """Microphone blocks kept for the own-voice check (30 s of 0.1 s blocks)."""
 
 
+SPEAKER_BACK = "The speaker was disconnected, and my last answer was cut off."
+"""Said before the next answer once speech plays again."""
+
+
 @dataclass
 class LoopOptions:
     """What the user chose on the command line (or in the settings file)."""
@@ -102,6 +106,8 @@ class VoiceLoop:
         """Microphone audio of the utterance being recognised (for the own-voice check)."""
         self.text_only = False
         """Set when the speech engine failed: answers are printed only."""
+        self._answer_cut_off = False
+        """The speaker was lost mid-answer: say so before the next answer."""
         self.turns = 0
         self.speaker: Any = None
         self.synth: Any = None
@@ -122,10 +128,16 @@ class VoiceLoop:
         self.print(f"Assistant: {text}")
         if self.text_only or self.speaker is None:
             return
+        spoken = text
+        if self._answer_cut_off:
+            # The speaker vanished mid-answer; the notice could not be heard then.
+            self._answer_cut_off = False
+            print(f"assistant: {SPEAKER_BACK}", file=sys.stderr)
+            spoken = f"{SPEAKER_BACK} {text}"
         try:
             if earcon:
                 self.speaker.play_earcon(earcon)
-            job = self.speaker.speak(text, block=False)
+            job = self.speaker.speak(spoken, block=False)
             if block:
                 job.wait(timeout=120)
         except SpeechOutputError as exc:
@@ -165,6 +177,7 @@ class VoiceLoop:
             self._speech_failed(error)
         elif isinstance(error, AudioError):
             print(f"assistant: {error.message}", file=sys.stderr)
+            self._answer_cut_off = True
 
     # -- start-up --------------------------------------------------------------------------
     def start(self) -> None:

@@ -165,6 +165,9 @@ def sink_removed(bench: Bench) -> Outcome:
         time.sleep(1.0)
         outcome.survived = first is not None and loop.alive() and bench.answers(loop)
         bench.observe(outcome, loop, removed)
+        told = any("answer was cut off" in p for p in outcome.printed)
+        outcome.notes.append(f"told before the next answer that the last was cut off: {told}")
+        outcome.survived &= told
     finally:
         outcome.survived &= loop.stop() == 0
     return outcome
