@@ -133,7 +133,8 @@ _RED_FLAG_PATTERNS: dict[str, list[str]] = {
         r" (mov|jump|go) to (other|more|new|different) (place|muscl|part|area|limb)",
         r" in more (place|muscl|part)",
         r" now (\w+ ){0,3}(everywhere|all over)",
-        r" (used to be|was|start|started) (just |only )(in )?(\w+ ){0,3}(but )?now",
+        r" (used to be|was|start|started) (just |only )(in )?(\w+ ){0,3}(but )?now "
+        r"(?!and (then|again))",
     ],
     "persistent": [
         r" all the time",

@@ -242,6 +242,11 @@ def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> 
     assert safety.check(text).level is None
 
 
+def test_now_and_then_is_not_spreading() -> None:
+    assert safety.check("it was only a small twitch now and then").level is None
+    assert safety.check("it was just my eyelid now and again").level is None
+
+
 # -- robustness ----------------------------------------------------------------------------
 def test_empty_and_garbage_input() -> None:
     assert safety.check("") == safety.NO_CONCERN

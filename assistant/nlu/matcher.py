@@ -20,7 +20,11 @@
    sentences (Bernoulli naive Bayes, absent words ignored so dropped words cost nothing),
    and a coverage: the share of the utterance's information the target explains. Words we
    have never seen weigh heavily in coverage, so "what are the symptoms of diabetes" is not
-   mistaken for our symptoms answer.
+   mistaken for our symptoms answer. Two checks follow: a question about an everyday topic
+   that says nothing of twitching ("how do i train for a marathon") is declined (method
+   "everyday"; see EVERYDAY_TOPICS), and an utterance about twitching that would be
+   declined but ends with one of our sentences ("my muscles keep jumping, is that normal")
+   is answered by it (method "question_at_end", 0.7).
 
 Everything is a plain function of the text and the loaded ``IntentSet``; no I/O.
 """
