@@ -216,8 +216,6 @@ class VoiceLoop:
         except AudioError as exc:
             self.report(exc)
             raise
-        self.source_watch = SourceWatcher(self._moved_to.put)
-        self.source_watch.start()
         self.recognizer = self._recognizer(model, self._grammar())
         from assistant.speech.barge import StopListener
 
@@ -236,6 +234,8 @@ class VoiceLoop:
                 else f"Say {wake}, then your question."
             )
             self.say(f"Ready. {hint}")
+        self.source_watch = SourceWatcher(self._moved_to.put)  # after "Ready": not on its path
+        self.source_watch.start()
 
     def _start_speaker(self) -> None:
         try:
