@@ -404,7 +404,8 @@ class Matcher:
         """The answer whose template the utterance ends with exactly, after a story: "my
         thumb's been flickering on and off all afternoon, is that bad". Only for utterances
         about twitching (the caller checks), so "my knee hurts, is that bad" stays declined."""
-        for start in range(MIN_STORY_WORDS, len(toks) - MIN_QUESTION_WORDS + 1):
+        first = max(MIN_STORY_WORDS, len(toks) - self.longest_sentence)  # no longer sentence
+        for start in range(first, len(toks) - MIN_QUESTION_WORDS + 1):
             target = self._exact(toks[start:])
             if target is not None and target in self.answer_ids:
                 return target
