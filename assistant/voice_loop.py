@@ -50,6 +50,7 @@ greeting "Say 안녕하세요, then your question" (0.94) -- the same engine say
 FATAL_SPEECH_SECONDS = 15.0
 """At most this long to finish speaking an error that stops the loop at start."""
 MAX_UTTERANCE_BLOCKS = 300
+"""Microphone blocks kept for the own-voice check (30 s of 0.1 s blocks)."""
 SPEECH_RMS = 600.0
 """A block this loud (16-bit RMS, about -35 dBFS) counts as someone speaking."""
 QUIET_RMS = 200.0
@@ -59,7 +60,6 @@ FORCED_ENDPOINT_SECONDS = 1.2
 late in a long silent stretch sometimes gets no endpoint for 12-16 s (measured with the
 Korean model: a question after 30 s of silence), which a user would take for a hang.
 Vosk's own rules end an utterance after 0.5-1.0 s of silence, so normally they come first."""
-"""Microphone blocks kept for the own-voice check (30 s of 0.1 s blocks)."""
 
 
 SPEAKER_BACK = "The speaker was disconnected, and my last answer was cut off."
@@ -101,9 +101,10 @@ class VoiceLoop:
         self._was_speaking = False
         self.own_voice = OwnVoice()
         self._heard: collections.deque[bytes] = collections.deque(maxlen=MAX_UTTERANCE_BLOCKS)
+        """Microphone audio of the utterance being recognised (for the own-voice check)."""
         self._speech_seen = False
         self._quiet_seconds = 0.0
-        """Microphone audio of the utterance being recognised (for the own-voice check)."""
+        """Speech heard in this utterance, and quiet since (see FORCED_ENDPOINT_SECONDS)."""
         self.text_only = False
         """Set when the speech engine failed: answers are printed only."""
         self._answer_cut_off = False
