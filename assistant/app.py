@@ -14,7 +14,8 @@ from assistant.dialogue import Skill
 from assistant.errors import DataError, DataErrors
 from assistant.knowledge import Knowledge, load_knowledge
 from assistant.nlu.loader import IntentSet, load_intents
-from assistant.resources import default_intents_dir, default_knowledge_file
+from assistant.resources import default_intents_dir, default_knowledge_file, default_lexicon_files
+from assistant.situation import Lexicon, load_lexicon
 
 LOG = logging.getLogger("assistant.app")
 
@@ -47,10 +48,15 @@ def load_data(
     return intent_set, kb
 
 
-def _collecting(errors: list[DataError], load, path: Path):
-    """``load(path)``, adding its data errors to ``errors`` (None on failure)."""
+def load_signs() -> Lexicon:
+    """The shipped sign lexicon and context triggers; raises DataErrors."""
+    return load_lexicon(*default_lexicon_files())
+
+
+def _collecting(errors: list[DataError], load, *paths: Path):
+    """``load(*paths)``, adding its data errors to ``errors`` (None on failure)."""
     try:
-        return load(path)
+        return load(*paths)
     except DataErrors as exc:
         errors.extend(exc.errors)
     except DataError as exc:
@@ -71,13 +77,15 @@ def load_skill(intents: str | None = None, knowledge: str | None = None) -> Skil
         skill = _read_cache(cache_file)
         if skill is not None:
             return skill
+    errors: list[DataError] = []
+    lexicon = _collecting(errors, load_lexicon, *default_lexicon_files())
     intent_set, kb = load_data(intents, knowledge)
     from assistant.coverage import missing_answers
 
     problems = missing_answers(intent_set, kb)
-    if problems:
-        raise DataErrors(problems)
-    skill = Skill(intent_set, kb)
+    if problems or errors or lexicon is None:
+        raise DataErrors(errors + problems)
+    skill = Skill(intent_set, kb, lexicon)
     if cache_file is not None:
         _write_cache(cache_file, skill)
     return skill
@@ -94,6 +102,12 @@ _CODE_FILES = (
     "nlu/templates.py",
     "nlu/text.py",
     "nlu/lexicon.py",
+    "nlu/phonetic.py",
+    "situation/__init__.py",
+    "situation/lexicon.py",
+    "situation/phrases.py",
+    "situation/reader.py",
+    "emergency_number.py",
 )
 
 
@@ -107,7 +121,7 @@ def _cache_file(intents_dir: Path, knowledge_file: Path) -> Path | None:
         for name in _CODE_FILES:
             digest.update((package / name).read_bytes())
         files = sorted(p for p in intents_dir.iterdir() if p.suffix in (".yaml", ".yml"))
-        for path in [*files, knowledge_file]:
+        for path in [*files, knowledge_file, *default_lexicon_files()]:
             digest.update(str(path.resolve()).encode())
             digest.update(path.read_bytes())
     except OSError:

@@ -1,21 +1,30 @@
 """Conversation: one pure function from (state, what was heard) to (new state, answer).
 
-Safety first (emergencies, then red flags, even inside another question), then follow-ups
-(more, why, repeat, a pending "did you mean"), then topic answers. No I/O: the shells (CLI,
-voice loop) render the ``Answer`` and apply its ``action``.
+Safety first: the situation reader finds every danger sign with its context, and
+``safety.assess`` decides the urgency (emergencies, then red flags, anywhere in an utterance
+of any length, with the previous turn as context). An emergency is remembered: follow-ups
+("what now", "it's still going") get the emergency advice again until help has come. Then
+follow-ups (more, why, repeat, a pending "did you mean"), then topic answers. No I/O: the
+shells (CLI, voice loop) render the ``Answer`` and apply its ``action``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 
-from assistant import safety
+from assistant import emergency_number, safety
 from assistant import settings as speech_settings
 from assistant.knowledge import Knowledge
 from assistant.nlu.loader import TOPIC_SLOT, IntentSet
 from assistant.nlu.matcher import NEAR_TIE_RATIO, Matcher
-from assistant.stages import Answer, IntentMatch, Transcript
+from assistant.situation import Lexicon, Situation, Status, read
+from assistant.situation.lexicon import Level
+from assistant.situation.reader import BOUNDARY, tokenize
+from assistant.stages import Answer, IntentMatch, Transcript, Urgency
+
+LOG = logging.getLogger("assistant.dialogue")
 
 CONTROL_INTENTS = frozenset(
     {
@@ -32,9 +41,20 @@ CONTROL_INTENTS = frozenset(
         "louder",
         "quieter",
         "normal_speed",
+        "emergency_over",
     }
 )
 """Intents the dialogue handles itself; every other intent needs a knowledge answer."""
+
+EMERGENCY_CONTROLS = frozenset(
+    {"repeat", "stop", "goodbye", "slower", "faster", "louder", "quieter", "normal_speed"}
+)
+"""What still works as usual while an emergency goes on; anything else that is not a clear
+question of its own ("what now", "help", "he's still shaking") gets the emergency advice."""
+
+CONTEXT_CHARS = 600
+"""How much of the previous turn is read as context for this one (the end of it)."""
+
 
 SETTING_ACTIONS = {
     "slower": speech_settings.slower,
@@ -76,15 +96,56 @@ class State:
     """Speech rate, volume and the rest: changed by "slower", "louder"...; the voice shell
     saves and applies them, text commands just record them."""
     turns: int = 0
+    emergency_number: str | None = None
+    """The number to say for emergencies (setting, else the locale's), None = unknown."""
+    emergency: str | None = None
+    """``"emergency/<kind>"`` of an emergency still going on, for its follow-ups."""
+    previous: str = ""
+    """The end of the last thing the person said, read as context for this turn."""
 
 
 class Skill:
     """The twitching skill: loaded data plus the matcher, with a pure ``turn``."""
 
-    def __init__(self, intents: IntentSet, knowledge: Knowledge) -> None:
+    def __init__(
+        self, intents: IntentSet, knowledge: Knowledge, lexicon: Lexicon | None = None
+    ) -> None:
         self.intents = intents
         self.knowledge = knowledge
+        if lexicon is None:
+            from assistant.resources import default_lexicon_files
+            from assistant.situation import load_lexicon
+
+            lexicon = load_lexicon(*default_lexicon_files())
+        self.lexicon = lexicon
         self.matcher = Matcher(intents, frozenset(knowledge.answers))
+
+    def initial_state(
+        self,
+        settings: speech_settings.Settings | None = None,
+        locale_name: str | None = None,
+    ) -> State:
+        """A new conversation; the shell passes the saved settings and the system locale,
+        which choose the emergency number to say."""
+        settings = settings or speech_settings.Settings()
+        number = emergency_number.choose(
+            settings.emergency_number, locale_name, self.knowledge.safety.emergency_numbers
+        )
+        return State(settings=settings, emergency_number=number)
+
+    def read_situation(self, state: State, text: str) -> tuple[Situation, int]:
+        """The signs of this turn, read with the end of the previous turn as context (a
+        pet named before, a doctor's all-clear); returns the situation and the index of the
+        first token of this turn (findings before it belong to the previous turn)."""
+        if not state.previous:
+            return read(text, self.lexicon), 0
+        situation = read(f"{state.previous}.\n{text}", self.lexicon)
+        tokens = situation.tokens
+        first = len(tokens) - len(tokenize(text))
+        if first <= 0 or tokens[first - 1] != BOUNDARY:
+            return read(text, self.lexicon), 0  # cut short: read this turn alone
+        kept = tuple(f for f in situation.findings if f.start >= first)
+        return Situation(kept, tokens, situation.words), first
 
     # -- matching --------------------------------------------------------------------------
     def understand(self, heard: str | Transcript) -> IntentMatch:
@@ -119,15 +180,36 @@ class Skill:
     def turn(self, state: State, heard: str | Transcript) -> tuple[State, Answer]:
         """Answer one utterance; returns the new state and what to say."""
         text = heard if isinstance(heard, str) else heard.text
-        state = replace(state, turns=state.turns + 1)
         if not text.strip():
+            state = replace(state, turns=state.turns + 1)
             return self._say(state, self._message("not_understood"), None, 0.0, "not_understood")
-        verdict = safety.check(text, self.intents.heard_words(text))
-        if verdict.level == safety.EMERGENCY:
-            return self._say(state, self.knowledge.safety.emergency, "emergency", 1.0, "emergency")
+        situation, first = self.read_situation(state, text)
+        state = replace(state, turns=state.turns + 1, previous=text[-CONTEXT_CHARS:])
+        verdict = safety.assess(situation)
+        _log_verdict(verdict)
+        if verdict.urgency is Urgency.EMERGENCY:
+            return self._emergency(state, verdict)
+        if situation.with_status(Status.FIGURATIVE):
+            # "the exam gave me a heart attack, why does my eye twitch": the idiom's words
+            # are not what is asked about
+            plain = situation.text_without(Status.FIGURATIVE, start=first)
+            heard = plain if isinstance(heard, str) else replace(heard, text=plain)
         found = self.understand(heard)
-        if verdict.level == safety.RED_FLAG:
+        if state.emergency is not None:
+            during = self._during_emergency(state, found)
+            if during is not None:
+                return during
+        if verdict.urgency is Urgency.DOCTOR:
             return self._red_flag(state, verdict, found, text)
+        if verdict.animal and not verdict.unclear:
+            return self._say(state, self.knowledge.safety.animal, None, 1.0, "animal")
+        state, answer = self._understood(state, heard, text, found)
+        return self._in_light_of(state, answer, verdict)
+
+    def _understood(
+        self, state: State, heard: str | Transcript, text: str, found: IntentMatch
+    ) -> tuple[State, Answer]:
+        """The answer to what was asked, when safety has nothing to add."""
         if state.choices:
             resolved = self._resolve_choice(state, text, found)
             if resolved is not None:
@@ -181,6 +263,79 @@ class Skill:
             return found
         return replace(retry, confidence=round(retry.confidence * 0.9, 3), method="context")
 
+    # -- safety replies --------------------------------------------------------------------
+    def _service(self, state: State) -> str:
+        kb = self.knowledge.safety
+        if state.emergency_number:
+            number = emergency_number.spoken(state.emergency_number)
+            return kb.service_with_number.format(number=number)
+        return kb.service
+
+    def _emergency(self, state: State, verdict: safety.SafetyVerdict) -> tuple[State, Answer]:
+        kind = verdict.signs[0].kind
+        call = self.knowledge.safety.call.format(service=self._service(state))
+        text = " ".join([self.knowledge.safety.emergency, kind.lead, call, kind.steps])
+        state = replace(state, emergency=f"{kind.level.value}/{kind.name}", choices=())
+        return self._urgent(state, text, "emergency", Urgency.EMERGENCY, call)
+
+    def _during_emergency(self, state: State, found: IntentMatch) -> tuple[State, Answer] | None:
+        """A turn while an emergency goes on: None to answer it as usual."""
+        if found.intent in EMERGENCY_CONTROLS:
+            return None
+        if found.intent == "emergency_over":
+            state = replace(state, emergency=None)
+            return self._say(state, self.knowledge.safety.emergency_over, found.intent,
+                             found.confidence, "control")
+        if found.method == "exact" and found.intent in self.knowledge.answers:
+            return None  # a question of its own: the person has moved on
+        kind = self.lexicon.kinds.get(state.emergency or "")
+        steps = kind.steps if kind is not None else ""
+        service = self._service(state)
+        text = self.knowledge.safety.emergency_followup.format(service=service, steps=steps)
+        call = self.knowledge.safety.call.format(service=service)
+        return self._urgent(state, " ".join(text.split()), "emergency", Urgency.EMERGENCY, call)
+
+    def _urgent(
+        self, state: State, text: str, intent: str, urgency: Urgency, closing: str | None
+    ) -> tuple[State, Answer]:
+        state = replace(state, last_reply=text)
+        kind = "emergency" if urgency is Urgency.EMERGENCY else "safety"
+        return state, Answer(text, intent, 1.0, kind, urgency=urgency, closing=closing)
+
+    def _in_light_of(
+        self, state: State, answer: Answer, verdict: safety.SafetyVerdict
+    ) -> tuple[State, Answer]:
+        """An ordinary answer, adjusted for signs that did not set an urgency: a possible
+        emergency leads with "if this is happening now"; a long-past one adds one calm line;
+        and a danger word is never met with a bare "sorry, I only know about twitching"."""
+        kb = self.knowledge.safety
+        heard_of = verdict.unclear + verdict.past + tuple(
+            f for f in verdict.mentioned if f.status is Status.HYPOTHETICAL
+        )
+        if answer.kind in ("decline", "not_understood") and heard_of:
+            topic = self._safety_topic(verdict)
+            if topic is not None:
+                state, answer = self._topic(state, topic, 0.5)
+        text = answer.text
+        if verdict.unclear:
+            text = f"{kb.unclear.format(service=self._service(state))} {text}"
+        elif verdict.past and answer.kind != "control":
+            text = f"{text} {kb.past}"
+        if text == answer.text:
+            return state, answer
+        return replace(state, last_reply=text), replace(answer, text=text)
+
+    def _safety_topic(self, verdict: safety.SafetyVerdict) -> str | None:
+        """The answer about danger signs that fits words heard without an urgency."""
+        emergency_level = any(
+            f.level is Level.EMERGENCY and f.status is not Status.NEGATED
+            for f in verdict.unclear + verdict.past + verdict.mentioned
+        )
+        for candidate in (("danger_signs",) if emergency_level else ()) + ("when_to_see_doctor",):
+            if candidate in self.knowledge.answers:
+                return candidate
+        return None
+
     # -- replies ---------------------------------------------------------------------------
     def _topic(self, state: State, answer_id: str, confidence: float) -> tuple[State, Answer]:
         entry = self.knowledge.answers[answer_id]
@@ -188,9 +343,18 @@ class Skill:
         state = replace(state, topic=answer_id, said_more=False)
         return self._say(state, text, answer_id, confidence, "answer")
 
-    def _red_flag(self, state, verdict, found: IntentMatch, text: str) -> tuple[State, Answer]:
+    def _red_flag(
+        self, state: State, verdict: safety.SafetyVerdict, found: IntentMatch, text: str
+    ) -> tuple[State, Answer]:
         kb = self.knowledge.safety
-        parts = [kb.red_flag_lead[verdict.kinds[0]], kb.red_flag_advice]
+        leading = verdict.signs[0]
+        service = self._service(state)
+        if verdict.downgraded and leading.status.value == "recent":
+            parts = [kb.passed.format(service=service)]
+        elif verdict.downgraded:
+            parts = [kb.recurring.format(service=service)]
+        else:
+            parts = [leading.kind.lead, kb.red_flag_advice]
         topic = found.intent if found.intent in self.knowledge.answers else None
         if topic is None or found.confidence < MIN_TOPIC_FOR_RED_FLAG:
             topic = self._named_topic(text)
@@ -198,8 +362,8 @@ class Skill:
             entry = self.knowledge.answers[topic]
             parts.append(f"About {entry.title}: {_first_sentence(entry.text)}")
             state = replace(state, topic=topic, said_more=False)
-        text, state = self._with_disclaimer(state, " ".join(parts))
-        return self._say(state, text, "red_flag", 1.0, "safety")
+        spoken, state = self._with_disclaimer(state, " ".join(parts))
+        return self._urgent(state, spoken, "red_flag", Urgency.DOCTOR, None)
 
     def _control(self, state: State, found: IntentMatch) -> tuple[State, Answer]:
         intent, confidence = found.intent or "", found.confidence
@@ -214,8 +378,12 @@ class Skill:
                 return self._say(state, self._message("nothing_yet"), intent, confidence, "control")
             text = entry.why or self._message("why_none").format(title=entry.title)
             return self._say(state, text, intent, confidence, "control")
+        if intent == "emergency_over":
+            state = replace(state, emergency=None)
+            return self._say(state, self.knowledge.safety.emergency_over, intent, confidence,
+                             "control")
         if intent == "goodbye":
-            fresh = State(settings=state.settings)
+            fresh = State(settings=state.settings, emergency_number=state.emergency_number)
             return fresh, Answer(
                 self._message("goodbye"), intent, confidence, "control", action="end"
             )
@@ -307,6 +475,22 @@ class Skill:
         state: State, text: str, intent: str | None, confidence: float, kind: str
     ) -> tuple[State, Answer]:
         return replace(state, last_reply=text), Answer(text, intent, round(confidence, 3), kind)
+
+
+def _log_verdict(verdict: safety.SafetyVerdict) -> None:
+    """``-v`` shows every sign found and what its context made of it."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
+    found = verdict.signs + verdict.unclear + verdict.past + verdict.animal + verdict.mentioned
+    if not found:
+        return
+    described = "; ".join(
+        f"{f.sign} ({f.level.value}) {f.status.value} '{f.words}'"
+        + (f" [{', '.join(f.context)}]" if f.context else "")
+        for f in found
+    )
+    urgency = verdict.urgency.value if verdict.urgency else "none"
+    LOG.info("signs: %s -> urgency %s", described, urgency)
 
 
 def _first_sentence(text: str) -> str:

@@ -30,16 +30,6 @@ MESSAGE_KEYS = (
     "normal_speed",
     "settings_limit",
 )
-RED_FLAG_KINDS = (
-    "weakness",
-    "persistent",
-    "spreading",
-    "wasting",
-    "falls",
-    "swallowing",
-    "speech",
-    "breathing",
-)
 _PLACEHOLDERS = {
     "clarify": ("{first}", "{second}"),
     "more_end": ("{title}",),
@@ -69,13 +59,57 @@ class Entry:
     """Line in the YAML file, for coverage reports."""
 
 
+SAFETY_TEXTS: dict[str, tuple[str, ...]] = {
+    "emergency": (),
+    "call": ("{service}",),
+    "service": (),
+    "service_with_number": ("{number}",),
+    "emergency_followup": ("{service}", "{steps}"),
+    "emergency_over": (),
+    "unclear": ("{service}",),
+    "past": (),
+    "passed": ("{service}",),
+    "recurring": ("{service}",),
+    "animal": (),
+    "red_flag_advice": (),
+}
+"""The safety wording and the placeholders each text must contain. The sign-specific
+sentences (what each kind of sign is, what to do) live in ``signs.yaml``."""
+
+_NUMBER = re.compile(r"^[0-9]{2,6}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
 @dataclass(frozen=True)
 class Safety:
-    """Safety wording: emergencies and red flags."""
+    """Safety wording shared by every sign, and the emergency numbers by country."""
 
     emergency: str
+    """Opens every emergency answer ("This may be an emergency.")."""
+    call: str
+    """The call to action, with ``{service}``."""
+    service: str
+    """What to call when the number is not known ("emergency services")."""
+    service_with_number: str
+    """... when it is ("emergency services on {number}")."""
+    emergency_followup: str
+    """A follow-up while an emergency goes on ("what now?"), with ``{service}``, ``{steps}``."""
+    emergency_over: str
+    """When help has arrived or the person has recovered."""
+    unclear: str
+    """Leads an answer when an emergency sign may or may not be happening now."""
+    past: str
+    """One calm line after a long-past emergency sign."""
+    passed: str
+    """An emergency sign that has recently passed: see a doctor soon."""
+    recurring: str
+    """An emergency sign that keeps coming back: see a doctor promptly."""
+    animal: str
+    """An emergency sign in a pet: call a vet."""
     red_flag_advice: str
-    red_flag_lead: dict[str, str]
+    """Follows a red flag's lead: see a doctor promptly."""
+    emergency_numbers: dict[str, str]
+    """ISO country code -> emergency number ("GB" -> "999")."""
 
 
 @dataclass(frozen=True)
@@ -162,40 +196,35 @@ def _section(doc: dict, name: str, keys: tuple[str, ...], err) -> dict[str, str]
 
 def _safety(doc: Any, err, line: int) -> Safety:
     if not isinstance(doc, dict):
-        err(
-            line,
-            "'safety' must be a mapping with 'emergency', 'red_flag_advice' and 'red_flag_lead'",
-        )
-        return Safety("", "", {})
+        err(line, "'safety' must be a mapping with: " + ", ".join(SAFETY_TEXTS))
+        return Safety(**{key: "" for key in SAFETY_TEXTS}, emergency_numbers={})
     for key in doc:
-        if key not in {"emergency", "red_flag_advice", "red_flag_lead"}:
+        if key not in SAFETY_TEXTS and key != "emergency_numbers":
             err(line_of(doc, key), f"unknown key {key!r} in 'safety'")
-    emergency = _text(doc, "emergency", err, line)
-    if emergency and "emergency" not in emergency.lower():
-        err(
-            line_of(doc, "emergency"),
-            "safety 'emergency' must tell the user to call emergency services",
-        )
-    advice = _text(doc, "red_flag_advice", err, line)
-    if advice and "doctor" not in advice.lower():
-        err(line_of(doc, "red_flag_advice"), "safety 'red_flag_advice' must advise seeing a doctor")
-    leads = doc.get("red_flag_lead")
-    lead_map: dict[str, str] = {}
-    if not isinstance(leads, dict):
-        err(
-            line_of(doc, "red_flag_lead") or line,
-            f"'red_flag_lead' must map each red flag ({', '.join(RED_FLAG_KINDS)}) to a sentence",
-        )
+    texts = {key: _text(doc, key, err, line) for key in SAFETY_TEXTS}
+    for key, marks in SAFETY_TEXTS.items():
+        for mark in marks:
+            if texts[key] and mark not in texts[key]:
+                err(line_of(doc, key), f"safety '{key}' must contain {mark}")
+    if texts["emergency"] and "emergency" not in texts["emergency"].lower():
+        err(line_of(doc, "emergency"), "safety 'emergency' must say that this is an emergency")
+    if texts["red_flag_advice"] and "doctor" not in texts["red_flag_advice"].lower():
+        err(line_of(doc, "red_flag_advice"), "safety 'red_flag_advice' must advise a doctor")
+    numbers = doc.get("emergency_numbers")
+    found: dict[str, str] = {}
+    if not isinstance(numbers, dict) or not numbers:
+        err(line_of(doc, "emergency_numbers") or line,
+            "'emergency_numbers' must map country codes (GB) to numbers (\"999\")")
     else:
-        for kind in RED_FLAG_KINDS:
-            if kind not in leads:
-                err(line_of(doc, "red_flag_lead"), f"'red_flag_lead' is missing '{kind}'")
+        for country, number in numbers.items():
+            if not isinstance(country, str) or not _COUNTRY.match(country):
+                err(line_of(numbers, country), f"{country!r} is not a two-letter country code")
+            elif not isinstance(number, str) or not _NUMBER.match(number):
+                err(line_of(numbers, country),
+                    f"emergency number for {country} must be quoted digits, like \"112\"")
             else:
-                lead_map[kind] = _text(leads, kind, err, line_of(leads, kind))
-        for kind in leads:
-            if kind not in RED_FLAG_KINDS:
-                err(line_of(leads, kind), f"unknown red flag {kind!r}")
-    return Safety(emergency, advice, lead_map)
+                found[country] = number
+    return Safety(**texts, emergency_numbers=found)
 
 
 def _answers(doc: Any, err, line: int) -> dict[str, Entry]:

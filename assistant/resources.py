@@ -31,6 +31,17 @@ def default_knowledge_file() -> Path:
     )
 
 
+def default_lexicon_files() -> tuple[Path, Path]:
+    """The sign lexicon and the context triggers shipped with the assistant."""
+    return tuple(  # type: ignore[return-value]
+        _first_existing(
+            _PACKAGE_DIR / "data" / "knowledge" / name,
+            _PACKAGE_DIR.parent / "knowledge" / name,
+        )
+        for name in ("signs.yaml", "context.yaml")
+    )
+
+
 def source_checkout_root() -> Path | None:
     """The repository root when running from a checkout, else None."""
     root = _PACKAGE_DIR.parent

@@ -75,6 +75,8 @@ class Settings:
     """Microphone: PortAudio device name (substring) or index; None = system default."""
     output_device: str | int | None = None
     """Speaker: PortAudio device name (substring) or index; None = system default."""
+    emergency_number: str | None = None
+    """The local emergency number to say ("999"); None = the system locale's country's."""
     warning: str | None = field(default=None, compare=False, repr=False)
     """Set only by ``load_settings`` when the file had problems: print it once (names the
     file and the problem). Never saved."""
@@ -146,6 +148,15 @@ def _check_device(name: str, value: Any) -> tuple[str | int | None, str | None]:
     return None, f"{name} must be a device name or number, not {value!r}"
 
 
+def _check_emergency_number(value: Any) -> tuple[str | None, str | None]:
+    text = str(value).strip() if isinstance(value, (str, int)) and value is not True else ""
+    if value is None:
+        return None, None
+    if text.isdigit() and 2 <= len(text) <= 6:
+        return text, None
+    return None, f"emergency_number must be 2 to 6 digits, like 999, not {value!r}"
+
+
 def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
     """Build Settings from a parsed mapping; bad fields fall back to defaults, with reasons."""
     problems: list[str] = []
@@ -157,6 +168,7 @@ def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
         "wake_phrase": lambda v: _check_optional_text("wake_phrase", v),
         "input_device": lambda v: _check_device("input_device", v),
         "output_device": lambda v: _check_device("output_device", v),
+        "emergency_number": _check_emergency_number,
     }
     for key, raw in data.items():
         if key == "always_listening":

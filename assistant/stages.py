@@ -7,6 +7,16 @@ tested alone by building its input by hand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Urgency(str, Enum):
+    """What the person should do now; part of every answer's type (``Answer.urgency``)."""
+
+    EMERGENCY = "emergency"
+    """Call emergency services now."""
+    DOCTOR = "doctor"
+    """See a doctor promptly, within days."""
 
 
 @dataclass(frozen=True)
@@ -92,4 +102,13 @@ class Answer:
     """answer, safety, emergency, clarify, decline, not_understood, control."""
 
     action: str | None = None
-    """Side effect for the shell: stop, end, slower, faster, louder, quieter, normal_speed."""
+    """Side effect for the shell: stop, end, repeat, slower, faster, louder, quieter,
+    normal_speed."""
+
+    urgency: Urgency | None = None
+    """``emergency`` (call emergency services now), ``doctor`` (see a doctor promptly) or
+    None for an ordinary answer; decided by ``safety.assess``."""
+
+    closing: str | None = None
+    """A sentence the voice shell says once more after the answer (the emergency call to
+    action), so that it is the last thing heard."""

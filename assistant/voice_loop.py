@@ -26,9 +26,10 @@ from operator import mul, sub
 from typing import Any
 
 from assistant.audio.source_watch import Source, SourceWatcher
-from assistant.dialogue import SETTING_ACTIONS, Skill, State
+from assistant.dialogue import SETTING_ACTIONS, Skill
+from assistant.emergency_number import system_locale
 from assistant.errors import AssistantError, AudioError, SpeechOutputError
-from assistant.stages import Answer, Transcript
+from assistant.stages import Answer, Transcript, Urgency
 from assistant.wake import WakeGate
 
 LOG = logging.getLogger("assistant.loop")
@@ -95,7 +96,7 @@ class VoiceLoop:
             self.settings = replace(self.settings, input_device=options.input_device)
         wake = options.wake_phrase or self.settings.wake_phrase
         self.gate = WakeGate(wake, options.always_listening or self.settings.always_listening)
-        self.state = State(settings=self.settings)
+        self.state = skill.initial_state(self.settings, system_locale())
         self.stop_event = threading.Event()
         self.quiet_until = 0.0
         self._was_speaking = False
@@ -124,12 +125,16 @@ class VoiceLoop:
         self.out.write(line + "\n")
         self.out.flush()
 
-    def say(self, text: str, earcon: str | None = None, block: bool = False) -> None:
-        """Print and speak; speech problems are reported and never stop the loop."""
+    def say(
+        self, text: str, earcon: str | None = None, block: bool = False,
+        spoken: str | None = None,
+    ) -> None:
+        """Print ``text`` and speak ``spoken`` (default: the same); speech problems are
+        reported and never stop the loop."""
         self.print(f"Assistant: {text}")
         if self.text_only or self.speaker is None:
             return
-        spoken = text
+        spoken = spoken or text
         if self._answer_cut_off:
             # The speaker vanished mid-answer; the notice could not be heard then.
             self._answer_cut_off = False
@@ -427,9 +432,17 @@ class VoiceLoop:
             return
         if answer.action in SETTING_ACTIONS:
             self._apply_settings()
-        earcon = "not_understood" if answer.kind in ("not_understood", "decline") else "got_it"
-        self.say(answer.text, earcon=earcon)
-        self.gate.answered(time.monotonic() + self._speech_seconds(answer.text))
+        if answer.urgency is Urgency.EMERGENCY:
+            earcon = "emergency"
+        elif answer.kind in ("not_understood", "decline"):
+            earcon = "not_understood"
+        else:
+            earcon = "got_it"
+        spoken = answer.text
+        if answer.closing:
+            spoken = f"{answer.text} {answer.closing}"  # the call to action, heard last
+        self.say(answer.text, earcon=earcon, spoken=spoken)
+        self.gate.answered(time.monotonic() + self._speech_seconds(spoken))
 
     def _speech_seconds(self, text: str) -> float:
         words_per_second = max(1.0, self.state.settings.rate / 60.0)

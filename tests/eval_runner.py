@@ -78,3 +78,63 @@ def evaluate(skill: Skill, cases: list[dict] | None = None) -> Report:
         report.total[category] += 1
         report.passed[category] += case_ok
     return report
+
+
+# -- urgency (the red-team sets: tests/eval/redteam_*.yaml) ---------------------------------
+URGENCY_LABELS = ("emergency", "doctor", "none")
+
+
+@dataclass
+class UrgencyReport:
+    """Per expected label: how many cases, how many right, and what went wrong instead."""
+
+    total: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    right: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    got: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
+    """(expected, got) -> cases, for every case that was wrong."""
+    failures: list[str] = field(default_factory=list)
+
+    def accuracy(self, label: str) -> float:
+        return self.right[label] / self.total[label] if self.total[label] else 1.0
+
+    def lines(self) -> list[str]:
+        out = []
+        for label in URGENCY_LABELS:
+            wrong = ", ".join(
+                f"{n} {got}" for (expected, got), n in sorted(self.got.items()) if expected == label
+            )
+            out.append(
+                f"{label:10s} {self.right[label]:4d}/{self.total[label]:<4d} "
+                f"{100 * self.accuracy(label):5.1f}%" + (f"   wrong: {wrong}" if wrong else "")
+            )
+        return out
+
+
+def _urgency_of(answer) -> str:
+    return answer.urgency.value if answer.urgency is not None else "none"
+
+
+def evaluate_urgency(skill: Skill, cases: list[dict]) -> UrgencyReport:
+    """A case counts under the label of its last turn and passes when every turn's
+    ``answer.urgency`` is the one expected."""
+    report = UrgencyReport()
+    for case in cases:
+        turns = case.get("turns") or [case]
+        state = skill.initial_state()
+        wrong = None
+        for turn in turns:
+            state, answer = skill.turn(state, turn["say"])
+            if wrong is None and _urgency_of(answer) != turn["expect"]:
+                wrong = (turn, _urgency_of(answer), answer.text)
+        label = turns[-1]["expect"]
+        report.total[label] += 1
+        if wrong is None:
+            report.right[label] += 1
+            continue
+        turn, got, text = wrong
+        report.got[(label, got)] += 1
+        report.failures.append(
+            f"[{case.get('id', '?')} {case.get('kind', '')}] {turn['say']!r}: expected "
+            f"{turn['expect']}, got {got}: {text[:70]}"
+        )
+    return report

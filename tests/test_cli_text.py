@@ -74,7 +74,7 @@ def json_lines(text: str) -> list[dict]:
     assert text == "" or text.endswith("\n")
     records = [json.loads(line) for line in text.split("\n")[:-1]]
     for record in records:
-        assert set(record) == {"question", "intent", "confidence", "text"}
+        assert set(record) == {"question", "intent", "confidence", "urgency", "text"}
         assert record["intent"] is None or isinstance(record["intent"], str)
         assert isinstance(record["confidence"], (int, float))
         assert 0.0 <= record["confidence"] <= 1.0
@@ -113,17 +113,18 @@ def test_ask_json_on_stdin_one_object_per_line(run) -> None:
         "tell me more",
         "what's the weather like",
         "what about magnesia",
-        "i can't breathe",
         "my hand twitches and feels weak",
+        "i can't breathe",
     ]
     proc = run("ask", "--json", stdin="\n".join(lines) + "\n")
     assert proc.returncode == 0, proc.err
     records = json_lines(proc.out)
     assert [r["question"] for r in records] == lines
     intents = [r["intent"] for r in records]
-    assert intents == ["causes", "more", None, "magnesium", "emergency", "red_flag"]
-    assert "emergency" in records[4]["text"].lower()
-    assert "doctor" in records[5]["text"]
+    assert intents == ["causes", "more", None, "magnesium", "red_flag", "emergency"]
+    assert [r["urgency"] for r in records] == [None, None, None, None, "doctor", "emergency"]
+    assert "doctor" in records[4]["text"]
+    assert "emergency" in records[5]["text"].lower()
 
 
 def test_blank_line_starts_a_new_conversation(run) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from assistant.app import load_data
 from assistant.dialogue import Skill, State
-from assistant.stages import Alternative, Answer, Transcript
+from assistant.stages import Alternative, Answer, Transcript, Urgency
 
 
 @pytest.fixture(scope="module")
@@ -220,13 +220,29 @@ def test_settings_do_not_lose_the_topic(skill: Skill) -> None:
 # -- safety in the conversation ----------------------------------------------------------
 def test_red_flag_inside_a_question_leads_with_doctor_advice_and_the_topic(skill: Skill):
     kb = skill.knowledge
-    _, (answer,) = talk(skill, "can caffeine cause twitching and weakness")
-    assert (answer.intent, answer.kind) == ("red_flag", "safety")
-    assert answer.text.startswith(kb.safety.red_flag_lead["weakness"])
+    weakness = skill.lexicon.kinds["doctor/weakness"]
+    _, (answer,) = talk(skill, "my arm has got weak, could it be caffeine")
+    assert (answer.intent, answer.kind, answer.urgency) == ("red_flag", "safety", Urgency.DOCTOR)
+    assert answer.text.startswith(weakness.lead)
     assert kb.safety.red_flag_advice in answer.text
     assert answer.text.index("doctor") < answer.text.lower().index("about caffeine")
     assert "emergency services" in answer.text  # only as the "if it gets worse" advice
     assert not answer.text.startswith(kb.safety.emergency)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "can caffeine cause twitching and weakness",
+        "does als always start with weakness",
+        "what does a seizure look like",
+        "is twitching a sign of a stroke",
+    ],
+)
+def test_a_general_question_about_a_sign_is_a_topic_not_an_alarm(skill: Skill, said: str):
+    _, (answer,) = talk(skill, said)
+    assert answer.urgency is None
+    assert answer.kind == "answer"
 
 
 def test_red_flag_example_from_the_issue_mentions_caffeine(skill: Skill) -> None:
@@ -249,8 +265,10 @@ def test_red_flag_alone_gets_doctor_advice(skill: Skill) -> None:
 def test_emergency_answer(skill: Skill, said: str) -> None:
     _, (_, answer) = talk(skill, "what about coffee", said)
     assert (answer.intent, answer.kind, answer.confidence) == ("emergency", "emergency", 1.0)
-    assert "emergency" in answer.text.lower()
-    assert answer.text == skill.knowledge.safety.emergency
+    assert answer.urgency is Urgency.EMERGENCY
+    assert answer.text.startswith(skill.knowledge.safety.emergency)
+    assert "call emergency services now" in answer.text.lower()
+    assert answer.closing == "Call emergency services now."  # said once more at the end
 
 
 @pytest.mark.parametrize("said", ["she's having a see sure", "i can't breed"])

@@ -15,12 +15,13 @@ from assistant.errors import DataError, DataErrors
 from assistant.knowledge import (
     MAX_ANSWER_WORDS,
     MESSAGE_KEYS,
-    RED_FLAG_KINDS,
+    SAFETY_TEXTS,
     Knowledge,
     load_knowledge,
 )
 from assistant.nlu.loader import load_intents
-from assistant.resources import default_intents_dir, default_knowledge_file
+from assistant.resources import default_intents_dir, default_knowledge_file, default_lexicon_files
+from assistant.situation import load_lexicon
 
 SHIPPED_FILE = default_knowledge_file()
 SHIPPED = SHIPPED_FILE.read_text(encoding="utf-8")
@@ -35,9 +36,10 @@ def every_text(kb: Knowledge) -> list[tuple[str, str]]:
     """(where, text) for everything the assistant can say."""
     out = [("disclaimer", kb.disclaimer)]
     out += [(f"messages.{k}", v) for k, v in kb.messages.items()]
-    out += [("safety.emergency", kb.safety.emergency)]
-    out += [("safety.red_flag_advice", kb.safety.red_flag_advice)]
-    out += [(f"safety.red_flag_lead.{k}", v) for k, v in kb.safety.red_flag_lead.items()]
+    out += [(f"safety.{key}", getattr(kb.safety, key)) for key in SAFETY_TEXTS]
+    for name, kind in load_lexicon(*default_lexicon_files()).kinds.items():
+        out += [(f"signs.yaml kinds.{name}.{part}", text)
+                for part, text in (("lead", kind.lead), ("steps", kind.steps)) if text]
     for entry in kb.answers.values():
         out += [(f"{entry.id}.text", entry.text), (f"{entry.id}.more", entry.more)]
         if entry.why:
@@ -49,7 +51,7 @@ def every_text(kb: Knowledge) -> list[tuple[str, str]]:
 def test_shipped_knowledge_loads(kb: Knowledge) -> None:
     assert len(kb.answers) >= 30
     assert set(kb.messages) == set(MESSAGE_KEYS)
-    assert set(kb.safety.red_flag_lead) == set(RED_FLAG_KINDS)
+    assert kb.safety.emergency_numbers["GB"] == "999"
     for entry in kb.answers.values():
         assert entry.title and entry.text and entry.more and entry.sources
         assert SHIPPED.splitlines()[entry.line - 1].strip() == f"{entry.id}:"
@@ -133,7 +135,7 @@ def test_known_answers_are_all_checked(kb: Knowledge) -> None:
 
 def test_text_is_written_for_the_ear(kb: Knowledge) -> None:
     for where, said in every_text(kb):
-        text = re.sub(r"\{(first|second|title)\}", "", said)
+        text = re.sub(r"\{(first|second|title|service|number|steps)\}", "", said)
         assert not re.search(r"[()\[\]{}*#@_=+|\\<>;%&/]", text), f"{where}: {said!r}"
         assert not re.search(r"\d", text.replace("B12", "")), f"{where}: digits: {text!r}"
 
@@ -198,8 +200,9 @@ def test_disclaimer_is_one_short_sentence(kb: Knowledge) -> None:
 def test_safety_wording(kb: Knowledge) -> None:
     assert "emergency" in kb.safety.emergency.lower()
     assert "doctor" in kb.safety.red_flag_advice.lower()
-    for kind, lead in kb.safety.red_flag_lead.items():
-        assert lead.endswith("."), kind
+    for kind in load_lexicon(*default_lexicon_files()).kinds.values():
+        assert kind.lead.endswith("."), kind.name
+        assert kind.sources, kind.name
 
 
 # -- malformed knowledge -------------------------------------------------------------------
@@ -289,10 +292,10 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 
 def test_unknown_message_and_safety_keys(tmp_path: Path) -> None:
     text = edit(SHIPPED, "  stop:", '  stop: "Okay."\n  shout: "Hey!"\n')
-    text = edit(text, "    falls:", '    falls: "x."\n    dizziness: "y."\n')
+    text = edit(text, "  animal:", '  animal: "x."\n  dizziness: "y."\n', "safety:")
     path, errors = load_errors(tmp_path, text)
     assert_error(path, errors, line_no(text, "  shout:"), "shout")
-    assert_error(path, errors, line_no(text, "    dizziness:"), "dizziness")
+    assert_error(path, errors, line_no(text, "  dizziness:"), "dizziness")
 
 
 def test_missing_message(tmp_path: Path) -> None:
@@ -301,10 +304,16 @@ def test_missing_message(tmp_path: Path) -> None:
     assert_error(path, errors, line_no(text, "messages:"), "thanks")
 
 
-def test_missing_red_flag_lead(tmp_path: Path) -> None:
-    text = edit(SHIPPED, "    swallowing:", "")
+def test_safety_text_without_its_placeholder(tmp_path: Path) -> None:
+    text = edit(SHIPPED, "  call:", '  call: "Call for help now."\n')
     path, errors = load_errors(tmp_path, text)
-    assert_error(path, errors, line_no(text, "red_flag_lead:"), "swallowing")
+    assert_error(path, errors, line_no(text, "  call:"), "{service}")
+
+
+def test_emergency_number_that_is_not_digits(tmp_path: Path) -> None:
+    text = edit(SHIPPED, "    GB:", '    GB: "nine nine nine"\n')
+    path, errors = load_errors(tmp_path, text)
+    assert_error(path, errors, line_no(text, "    GB:"), "digits")
 
 
 @pytest.mark.parametrize(
@@ -353,7 +362,7 @@ def test_missing_disclaimer(tmp_path: Path) -> None:
     [
         ("  greeting:", "  greeting: [hello, hi]\n"),
         ("disclaimer:", "disclaimer: 12\n"),
-        ("    weakness:", "    weakness: {a: b}\n"),
+        ("  past:", "  past: {a: b}\n"),
     ],
 )
 def test_message_of_the_wrong_type(tmp_path: Path, needle: str, replacement: str) -> None:

@@ -1,5 +1,6 @@
-"""Safety rules: red flags (alone and inside other questions), negations, emergencies, and
-no emergency advice for benign questions."""
+"""Safety decisions: red flags (alone and inside other questions), negations, emergencies, and
+no emergency advice for benign questions. Each case runs the real sign lexicon and context
+triggers through the situation reader and ``safety.assess``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,32 @@ import pytest
 from eval_runner import load_cases
 
 from assistant import safety
-from assistant.safety import EMERGENCY, RED_FLAG, RED_FLAG_ORDER
+from assistant.app import load_signs
+from assistant.situation import read
+from assistant.stages import Urgency
+
+EMERGENCY = Urgency.EMERGENCY
+RED_FLAG = Urgency.DOCTOR
+LEXICON = load_signs()
+RED_FLAG_ORDER = tuple(
+    kind.name for key, kind in LEXICON.kinds.items() if key.startswith("doctor/")
+)
+
+
+class Verdict:
+    """The old test vocabulary over the new decision: ``level`` and ``kinds``."""
+
+    def __init__(self, text: str) -> None:
+        self.verdict = safety.assess(read(text, LEXICON))
+        self.level = self.verdict.urgency
+        self.kinds = tuple(f.kind.name for f in self.verdict.signs)
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.level}, {self.kinds}, {self.verdict})"
+
+
+def check(text: str) -> Verdict:
+    return Verdict(text)
 
 
 # -- red flags -----------------------------------------------------------------------------
@@ -32,7 +58,7 @@ from assistant.safety import EMERGENCY, RED_FLAG, RED_FLAG_ORDER
         ("i keep dropping things", "falls"),
         ("trouble swallowing", "swallowing"),
         ("i have difficulty speaking", "speech"),
-        ("my speech is slurred", "speech"),
+        ("my speech has been getting slurred over the past few months", "speech"),
         ("i am short of breath", "breathing"),
         ("it is hard to breathe", "breathing"),
         # Pattern words that the stemmer shortens ("everywhere" -> "everywher", "ages" ->
@@ -51,7 +77,7 @@ from assistant.safety import EMERGENCY, RED_FLAG, RED_FLAG_ORDER
     ],
 )
 def test_red_flag_alone(text: str, kind: str) -> None:
-    verdict = safety.check(text)
+    verdict = check(text)
     assert verdict.level == RED_FLAG, verdict
     assert kind in verdict.kinds
 
@@ -68,13 +94,13 @@ def test_red_flag_alone(text: str, kind: str) -> None:
     ],
 )
 def test_red_flag_inside_another_question(text: str, kind: str) -> None:
-    verdict = safety.check(text)
+    verdict = check(text)
     assert verdict.level == RED_FLAG, verdict
     assert kind in verdict.kinds
 
 
 def test_most_urgent_red_flag_comes_first() -> None:
-    verdict = safety.check("my arm is weak and i have trouble swallowing")
+    verdict = check("my arm is weak and i have trouble swallowing")
     assert verdict.kinds[0] == "swallowing"
     assert list(verdict.kinds) == sorted(verdict.kinds, key=RED_FLAG_ORDER.index)
 
@@ -95,7 +121,7 @@ def test_most_urgent_red_flag_comes_first() -> None:
     ],
 )
 def test_negated_red_flags_are_not_flagged(text: str) -> None:
-    assert safety.check(text).level is None
+    assert check(text).level is None
 
 
 @pytest.mark.parametrize(
@@ -109,12 +135,12 @@ def test_negated_red_flags_are_not_flagged(text: str) -> None:
     ],
 )
 def test_falling_asleep_is_not_a_fall(text: str) -> None:
-    assert safety.check(text).level is None
+    assert check(text).level is None
 
 
 def test_a_real_fall_is_still_a_fall() -> None:
-    assert safety.check("i fell down the stairs").kinds == ("falls",)
-    assert "falls" in safety.check("i keep falling when i walk").kinds
+    assert check("i fell down the stairs").kinds == ("falls",)
+    assert "falls" in check("i keep falling when i walk").kinds
 
 
 # -- emergencies ---------------------------------------------------------------------------
@@ -123,8 +149,8 @@ def test_a_real_fall_is_still_a_fall() -> None:
     [
         ("i can't breathe", "breathing"),
         ("i cannot breathe properly", "breathing"),
-        ("he is choking", "breathing"),
-        ("my lips are turning blue", "breathing"),
+        ("he is choking", "choking"),
+        ("my lips are turning blue", "blue"),
         ("her face is drooping", "stroke"),
         ("my face drooped on one side", "stroke"),
         ("sudden numbness on one side of my body", "stroke"),
@@ -142,16 +168,17 @@ def test_a_real_fall_is_still_a_fall() -> None:
         ("her smile is drooping", "stroke"),
         ("my face went numb out of nowhere", "stroke"),
         ("my dad's speech just went slurred out of nowhere", "stroke"),
+        ("my speech is slurred", "stroke"),
     ],
 )
 def test_emergencies(text: str, kind: str) -> None:
-    verdict = safety.check(text)
+    verdict = check(text)
     assert verdict.level == EMERGENCY, verdict
     assert kind in verdict.kinds
 
 
 def test_emergency_wins_over_red_flag() -> None:
-    verdict = safety.check("my arm is weak and now i can't breathe")
+    verdict = check("my arm is weak and now i can't breathe")
     assert verdict.level == EMERGENCY
 
 
@@ -166,7 +193,7 @@ def test_emergency_wins_over_red_flag() -> None:
     ],
 )
 def test_emergencies_in_everyday_wording(text: str) -> None:
-    assert safety.check(text).level == EMERGENCY
+    assert check(text).level == EMERGENCY
 
 
 # -- benign questions never get emergency advice -------------------------------------------
@@ -183,13 +210,13 @@ def _non_safety_turns() -> list[str]:
 def test_no_benign_eval_case_is_an_emergency() -> None:
     said = _non_safety_turns()
     assert len(said) >= 150
-    emergencies = [s for s in said if safety.check(s).level == EMERGENCY]
+    emergencies = [s for s in said if check(s).level == EMERGENCY]
     assert emergencies == []
 
 
 def test_benign_eval_cases_are_rarely_red_flags() -> None:
     said = _non_safety_turns()
-    flagged = [s for s in said if safety.check(s).level == RED_FLAG]
+    flagged = [s for s in said if check(s).level == RED_FLAG]
     assert len(flagged) <= 0.02 * len(said), flagged
 
 
@@ -212,7 +239,7 @@ def test_benign_eval_cases_are_rarely_red_flags() -> None:
     ],
 )
 def test_benign_questions_are_not_emergencies(text: str) -> None:
-    assert safety.check(text).level != EMERGENCY
+    assert check(text).level != EMERGENCY
 
 
 @pytest.mark.parametrize(
@@ -225,7 +252,7 @@ def test_benign_questions_are_not_emergencies(text: str) -> None:
     ],
 )
 def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
-    assert safety.check(text).level != EMERGENCY
+    assert check(text).level != EMERGENCY
 
 
 @pytest.mark.parametrize(
@@ -239,31 +266,31 @@ def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
     ],
 )
 def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> None:
-    assert safety.check(text).level is None
+    assert check(text).level is None
 
 
 def test_now_and_then_is_not_spreading() -> None:
-    assert safety.check("it was only a small twitch now and then").level is None
-    assert safety.check("it was just my eyelid now and again").level is None
+    assert check("it was only a small twitch now and then").level is None
+    assert check("it was just my eyelid now and again").level is None
 
 
 # -- robustness ----------------------------------------------------------------------------
 def test_empty_and_garbage_input() -> None:
-    assert safety.check("") == safety.NO_CONCERN
-    assert safety.check("   ?! ") == safety.NO_CONCERN
+    assert check("").verdict == safety.NO_CONCERN
+    assert check("   ?! ").verdict == safety.NO_CONCERN
     rng = random.Random(3)
     for _ in range(200):
         text = "".join(chr(rng.randint(0, 0x3000)) for _ in range(rng.randint(0, 80)))
-        assert safety.check(text).level in (None, RED_FLAG, EMERGENCY)
+        assert check(text).level in (None, RED_FLAG, EMERGENCY)
 
 
 def test_100000_character_input_is_fast() -> None:
     text = "my muscles twitch and i wonder why " * 2900
     started = time.perf_counter()
-    safety.check(text)
+    check(text)
     assert time.perf_counter() - started < 0.1
 
 
 def test_check_is_pure() -> None:
     text = "my hand twitches and feels weak, is it caffeine"
-    assert safety.check(text) == safety.check(text)
+    assert check(text).verdict == check(text).verdict

@@ -2,7 +2,8 @@
 
 For people who cannot see the screen each state needs its own sound, told apart by pitch
 direction and rhythm, not by loudness alone: rising = ready/listening, a quick double = got it,
-falling = did not understand, a low triple pulse = error. All are under 300 ms so they never
+falling = did not understand, a low triple pulse = error, a high-low-high-low alarm =
+emergency advice follows. All are under 300 ms so they never
 delay an answer, at a moderate level (peak ~35 % of full scale) below the speech, with 5 ms
 fades so there are no clicks. Pure Python (``array`` + ``math``): no numpy needed.
 """
@@ -46,6 +47,13 @@ EARCONS: dict[str, tuple[Note, ...]] = {
     "not_understood": (Note(659.25, 0.11), Note(0, 0.02), Note(493.88, 0.15)),
     # one soft low glide down: "finished"
     "done": (Note(587.33, 0.16, end_freq=440.0),),
+    # two high-low pairs like a siren, louder in timbre: "emergency: listen now"
+    "emergency": (
+        Note(988.0, 0.07, harmonics=0.3),
+        Note(740.0, 0.07, harmonics=0.3),
+        Note(988.0, 0.07, harmonics=0.3),
+        Note(740.0, 0.07, harmonics=0.3),
+    ),
     # three low, harsher pulses: "something is wrong"
     "error": (
         Note(220.0, 0.06, harmonics=0.5),

@@ -12,7 +12,7 @@ def ask_audio(args: argparse.Namespace) -> int:
     """Transcribe with the recogniser biased towards our intents, then one dialogue turn."""
     from assistant.app import load_skill
     from assistant.audio.wavfile import open_wav
-    from assistant.dialogue import State
+    from assistant.emergency_number import system_locale
     from assistant.modelstore import resolve_model
     from assistant.speech.recognizer import load_model, transcribe_file
 
@@ -23,7 +23,7 @@ def ask_audio(args: argparse.Namespace) -> int:
     skill = load_skill(args.intents, args.knowledge)
     model = load_model(resolve_model(args.model))
     transcript = transcribe_file(model, args.audio, grammar=grammar_phrases(skill.intents))
-    _, answer = skill.turn(State(), transcript)
+    _, answer = skill.turn(skill.initial_state(locale_name=system_locale()), transcript)
     if args.json:
         emit(
             answer_json(

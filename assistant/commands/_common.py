@@ -16,12 +16,14 @@ MAX_ECHO_CHARS = 500
 
 
 def answer_json(question: str, answer: Answer, **extra: object) -> str:
-    """One JSON line: question, intent, confidence, text (plus extras such as transcript)."""
+    """One JSON line: question, intent, confidence, urgency, text (plus extras such as the
+    transcript). ``urgency`` is "emergency", "doctor" or null."""
     echo = question if len(question) <= MAX_ECHO_CHARS else question[:MAX_ECHO_CHARS] + "..."
     record = {
         "question": echo,
         "intent": answer.intent,
         "confidence": round(float(answer.confidence), 3),
+        "urgency": answer.urgency.value if answer.urgency is not None else None,
         "text": answer.text,
     }
     record.update(extra)

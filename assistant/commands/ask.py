@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per answer: question, intent, confidence, text",
+        help="one JSON object per answer: question, intent, confidence, urgency, text",
     )
     parser.add_argument("--speak", action="store_true", help="also speak the answers aloud")
     parser.add_argument("--audio", metavar="FILE.wav", help="answer a recorded question")
@@ -32,13 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.app import load_skill
-    from assistant.dialogue import State
+    from assistant.emergency_number import system_locale
 
     if args.audio:
         from assistant.commands._audio_ask import ask_audio
 
         return ask_audio(args)
     skill = load_skill(args.intents, args.knowledge)
+    locale_name = system_locale()
     speaker = _speaker(args) if args.speak else None
     try:
         if args.question:
@@ -48,18 +49,18 @@ def run(args: argparse.Namespace) -> int:
                     "the question is empty; ask something, e.g. "
                     'assistant ask "what causes muscle twitching"'
                 )
-            _, answer = skill.turn(State(), question)
+            _, answer = skill.turn(skill.initial_state(locale_name=locale_name), question)
             _output(args, question, answer, speaker)
             return 0
-        state = State()
+        state = skill.initial_state(locale_name=locale_name)
         for number, line in _stdin_lines():
             if not line.strip():
-                state = State()
+                state = skill.initial_state(locale_name=locale_name)
                 continue
             state, answer = skill.turn(state, line)
             _output(args, line, answer, speaker)
             if answer.action == "end":
-                state = State()
+                state = skill.initial_state(locale_name=locale_name)
             del number
         return 0
     finally:

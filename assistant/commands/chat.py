@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.app import load_skill
-    from assistant.dialogue import State
+    from assistant.emergency_number import system_locale
 
     skill = load_skill(args.intents, args.knowledge)
     speaker = None
@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a bad byte must not swallow later lines
     emit("Ask me about muscle twitching. Say help for ideas. Type quit to end.")
-    state = State()
+    state = skill.initial_state(locale_name=system_locale())
     try:
         while True:
             try:

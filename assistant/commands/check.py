@@ -18,16 +18,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.app import load_data
+    from assistant.app import load_data, load_signs
     from assistant.coverage import missing_answers, shared_templates, unreached_answers
-    from assistant.errors import DataErrors
+    from assistant.errors import DataError, DataErrors
 
+    errors: list[DataError] = []
+    try:
+        lexicon = load_signs()
+    except DataErrors as exc:
+        errors += exc.errors
     try:
         intents, kb = load_data(args.intents, args.knowledge)
     except DataErrors as exc:
-        for error in exc.errors:
+        errors += exc.errors
+    if errors:
+        for error in errors:
             print(error.message)
-        print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
+        print(f"{len(errors)} problem(s) found", file=sys.stderr)
         return 1
     problems = [e.message for e in missing_answers(intents, kb)]
     problems += [e.message for e in unreached_answers(intents, kb)]
@@ -48,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     templates = len(intents.templates)
     print(
         f"{len(intents.intents)} intents, {templates} templates, {len(kb.answers)} answers, "
-        f"{len(intents.files)} intent files: "
+        f"{len(intents.files)} intent files, {len(lexicon.signs)} danger signs, "
+        f"{len(lexicon.triggers)} context triggers: "
         + ("no problems" if not problems else f"{len(problems)} problem(s)")
     )
     return 0 if not problems else 1

@@ -151,17 +151,19 @@ _IRREGULAR = {
 }
 
 
-def clean(text: str) -> str:
-    """Lower-case, NFKC, plain apostrophes; control characters and punctuation become spaces."""
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
+def clean(text: str, max_chars: int = MAX_CHARS) -> str:
+    """Lower-case, NFKC, plain apostrophes, cut to ``max_chars``."""
+    text = unicodedata.normalize("NFKC", text[:max_chars]).lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     return text
 
 
-def words(text: str) -> list[str]:
-    """Split into words, expanding contractions ("what's" -> "what is")."""
+def words(text: str, max_tokens: int = MAX_TOKENS, max_chars: int = MAX_CHARS) -> list[str]:
+    """Split into words, expanding contractions ("what's" -> "what is"); punctuation and
+    control characters separate words and are dropped. The matcher keeps the default caps;
+    the situation reader, which must see a danger said late in a long story, passes its own."""
     result: list[str] = []
-    for raw in _WORD.findall(clean(text)):
+    for raw in _WORD.findall(clean(text, max_chars)):
         expanded = _CONTRACTIONS.get(raw)
         if expanded is not None:
             result.extend(expanded.split())
@@ -173,9 +175,9 @@ def words(text: str) -> list[str]:
             result.append(raw.replace("'", ""))
         else:
             result.append(raw)
-        if len(result) >= MAX_TOKENS:
+        if len(result) >= max_tokens:
             break
-    return result[:MAX_TOKENS]
+    return result[:max_tokens]
 
 
 @lru_cache(maxsize=8192)
