@@ -82,6 +82,7 @@ def assess(situation: Situation) -> SafetyVerdict:
     passed = _urgent_first(
         f for f in situation.findings
         if f.level is Level.EMERGENCY and f.status in _DOWNGRADED
+        and (f.kind.passed_needs_doctor or f.status is Status.HABITUAL)
     )
     if passed or red_flags:
         return SafetyVerdict(Urgency.DOCTOR, passed + red_flags, downgraded=bool(passed),

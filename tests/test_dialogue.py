@@ -399,3 +399,76 @@ def test_a_twitching_pet_is_sent_to_a_vet_even_mid_conversation(skill: Skill) ->
 def test_an_unrelated_question_after_a_topic_is_declined_not_read_in_context(skill) -> None:
     _, (_, answer) = talk(skill, "can coffee cause this", "whats the weather")
     assert (answer.intent, answer.kind) == (None, "decline")
+
+
+# -- safety across the conversation (issue 9) -------------------------------------------------
+@pytest.mark.parametrize("follow_up", ["what do i do", "it's still going", "help", "what now"])
+def test_an_emergency_is_remembered(skill: Skill, follow_up: str) -> None:
+    state, (first, second) = talk(skill, "my grandad has just collapsed in the garden", follow_up)
+    assert first.urgency is second.urgency is Urgency.EMERGENCY
+    collapse = skill.lexicon.kinds["emergency/collapse"]
+    assert collapse.steps in second.text
+    assert second.closing and "emergency services" in second.closing
+    assert state.emergency == "emergency/collapse"
+
+
+def test_a_new_emergency_sign_in_a_follow_up_is_its_own_emergency(skill: Skill) -> None:
+    _, (_, answer) = talk(skill, "he fainted", "and now he's not waking up")
+    assert answer.urgency is Urgency.EMERGENCY
+
+
+def test_help_arriving_ends_emergency_mode(skill: Skill) -> None:
+    state, (_, over, after) = talk(
+        skill, "she can't breathe", "the paramedics are here", "why does my eye twitch"
+    )
+    assert over.intent == "emergency_over" and over.urgency is None
+    assert state.emergency is None and after.intent == "eyelid"
+
+
+def test_a_danger_in_a_later_turn_is_judged(skill: Skill) -> None:
+    _, (first, second) = talk(skill, "my dad's arm keeps twitching", "and now his face is drooping")
+    assert first.urgency is None
+    assert second.urgency is Urgency.EMERGENCY
+
+
+def test_a_pet_named_in_the_previous_turn_is_still_a_pet(skill: Skill) -> None:
+    _, (_, answer) = talk(skill, "my dog keeps twitching in his sleep", "now he's having a fit")
+    assert answer.urgency is None
+    assert answer.text == skill.knowledge.safety.animal
+
+
+def test_a_possible_emergency_leads_with_if_this_is_happening_now(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "what should i do if my husband has a seizure")
+    assert answer.urgency is None
+    assert answer.text.startswith("If this is happening now, call emergency services")
+
+
+def test_a_danger_word_is_never_met_with_a_bare_decline(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "what is the treatment for a stroke")
+    assert answer.kind != "decline"
+    assert "emergency services" in answer.text
+
+
+def test_a_sign_the_person_does_not_have_gets_no_advice_about_it(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my eyelid twitches but i have no weakness and nothing spreads")
+    assert answer.urgency is None
+    assert "weakness needs" not in answer.text
+
+
+def test_the_emergency_number_comes_from_the_locale_or_the_setting(skill: Skill) -> None:
+    from assistant.settings import Settings
+
+    uk = skill.initial_state(locale_name="en_GB.UTF-8")
+    _, answer = skill.turn(uk, "i have crushing chest pain")
+    assert "Call emergency services on nine nine nine now." in answer.text
+    chosen = skill.initial_state(Settings(emergency_number="112"), "en_US.UTF-8")
+    _, answer = skill.turn(chosen, "i have crushing chest pain")
+    assert "on one one two now" in answer.text
+    unknown = skill.initial_state(locale_name="C.UTF-8")
+    _, answer = skill.turn(unknown, "i have crushing chest pain")
+    assert "Call emergency services now." in answer.text
+
+
+def test_a_figurative_idiom_does_not_hide_the_question(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my kids nearly gave me a heart attack, can stress cause twitching")
+    assert answer.urgency is None and answer.intent == "anxiety"

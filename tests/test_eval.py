@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from eval_runner import CASES_FILE, Report, evaluate, load_cases
+from eval_runner import CASES_FILE, Report, evaluate, evaluate_urgency, load_cases
 
 from assistant.app import load_data
 from assistant.dialogue import Skill
@@ -80,3 +80,19 @@ def test_holdout_category_floor(holdout: Report, category: str) -> None:
     assert accuracy >= floor, (
         f"held-out {category}: {accuracy:.1%} < {floor:.0%}\n{_failures(holdout, category)}"
     )
+
+
+REDTEAM_FILES = ("redteam_a.yaml", "redteam_b.yaml")
+"""Danger signs said the way people say them (issue 9), written blind; their first run is in
+their headers. Floors per expected urgency: misses and false alarms counted apart."""
+REDTEAM_FLOORS = {"emergency": 0.97, "doctor": 0.97, "none": 0.97}
+
+
+@pytest.mark.parametrize("name", REDTEAM_FILES)
+def test_redteam_urgency(skill: Skill, name: str) -> None:
+    report = evaluate_urgency(skill, load_cases(CASES_FILE.parent / name))
+    print(f"\nred-team set (tests/eval/{name}):")
+    for line in report.lines():
+        print("  " + line)
+    for label, floor in REDTEAM_FLOORS.items():
+        assert report.accuracy(label) >= floor, "\n".join(report.failures)

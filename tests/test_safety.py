@@ -48,7 +48,7 @@ def check(text: str) -> Verdict:
         ("i can't grip things properly", "weakness"),
         ("my twitching has been going on for weeks", "persistent"),
         ("it twitches all the time", "persistent"),
-        ("the twitching won't stop", "persistent"),
+        ("the twitching has not stopped for three weeks", "persistent"),
         ("the twitching is spreading", "spreading"),
         ("it keeps getting worse", "spreading"),
         ("my muscles are wasting away", "wasting"),

@@ -81,6 +81,9 @@ class Kind:
     steps: str
     """Emergencies: the few safe things to do while help comes ('' for red flags)."""
     sources: tuple[str, ...]
+    passed_needs_doctor: bool
+    """Emergencies: whether the sign, once over ("she fainted last week"), still needs a
+    doctor; a choke that cleared at once does not."""
     rank: int
     """Position in the file: lower is more urgent; the most urgent sign leads the answer."""
 
@@ -95,6 +98,9 @@ class Sign:
     """All its phrases as one compiled alternation over stemmed tokens."""
     unless: frozenset[Category]
     """Context that makes this sign normal (breathless AFTER a sprint)."""
+    mention: bool
+    """The word alone ("stroke", "seizure"): a mention, not a report. Affirmed, it is only
+    unclear (the answer leads with "if this is happening now"), never an alarm."""
     line: int
 
 
@@ -123,7 +129,10 @@ class Lexicon:
     pseudo: re.Pattern[str] | None
     """Phrases that hold a trigger's words but are not triggers ("oh no", "not sure")."""
     terminators: re.Pattern[str] | None
-    """Words that end a trigger's scope ("but", "now", "he is")."""
+    """Words that end every trigger's reach ("but", "however")."""
+    clause_starts: re.Pattern[str] | None
+    """A new clause ("he is", "my son has"): ends the reach of every trigger but a question
+    or a condition, which govern whole clauses ("what do i do if my son has a fit")."""
     figurative: re.Pattern[str] | None
     """Idioms: a sign inside one is not a sign ("gave me a heart attack")."""
     paths: tuple[Path, ...]
@@ -132,8 +141,8 @@ class Lexicon:
         return self.kinds[f"{level.value}/{name}"]
 
 
-_SIGN_KEYS = {"level", "kind", "phrases", "unless"}
-_KIND_KEYS = {"lead", "steps", "sources"}
+_SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention"}
+_KIND_KEYS = {"lead", "steps", "sources", "when_passed"}
 _TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_WINDOW = 200
@@ -167,9 +176,11 @@ def load_lexicon(signs_path: Path | str, context_path: Path | str) -> Lexicon:
     triggers = _triggers(context_doc, resolve, context_file)
     pseudo = _phrase_list(context_doc, "pseudo", resolve, context_file)
     terminators = _phrase_list(context_doc, "terminators", resolve, context_file)
+    clause_starts = _phrase_list(context_doc, "clause_starts", resolve, context_file)
     figurative = _phrase_list(context_doc, "figurative", resolve, context_file)
     for key in context_doc:
-        if key not in {"version", "triggers", "pseudo", "terminators", "figurative"}:
+        if key not in {"version", "triggers", "pseudo", "terminators", "clause_starts",
+                       "figurative"}:
             context_file.error(line_of(context_doc, key), f"unknown top-level key {key!r}")
     errors = sign_file.errors + context_file.errors
     if errors:
@@ -180,6 +191,7 @@ def load_lexicon(signs_path: Path | str, context_path: Path | str) -> Lexicon:
         triggers=tuple(triggers),
         pseudo=pseudo,
         terminators=terminators,
+        clause_starts=clause_starts,
         figurative=figurative,
         paths=(signs_path, context_path),
     )
@@ -263,8 +275,12 @@ def _kinds(doc: dict, out: _Collector) -> dict[str, Kind]:
                 out.error(line_of(body, "sources") or line, f"kind '{name}': 'sources' must be "
                           "a non-empty list naming where its advice comes from")
                 sources = []
+            when_passed = body.get("when_passed", "doctor")
+            if when_passed not in ("doctor", "none"):
+                out.error(line_of(body, "when_passed"),
+                          f"kind '{name}': when_passed must be doctor or none")
             kinds[f"{level.value}/{name}"] = Kind(
-                name, level, lead, steps, tuple(sources), rank
+                name, level, lead, steps, tuple(sources), when_passed == "doctor", rank
             )
             rank += 1
     for key in section:
@@ -310,8 +326,12 @@ def _signs(doc: dict, kinds: dict[str, Kind], resolve, out: _Collector) -> list[
         unless = _categories(body.get("unless", []), out, line_of(body, "unless") or line, name)
         source = _compile_list(body.get("phrases"), resolve, out,
                                line_of(body, "phrases") or line, f"sign '{name}'")
+        mention = body.get("mention", False)
+        if not isinstance(mention, bool):
+            out.error(line_of(body, "mention"), f"sign '{name}': mention is true or false")
+            mention = False
         if source is not None:
-            signs.append(Sign(name, kind, finder(source), unless, line))
+            signs.append(Sign(name, kind, finder(source), unless, mention, line))
     return signs
 
 

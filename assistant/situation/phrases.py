@@ -9,7 +9,8 @@ breathe", "can not breathing" and "cant breathe". The syntax:
   text (``convuls*`` matches "convulsing" and "convulsions"); ``*`` alone: any one word.
 - ``(a|b c)``: one of the alternatives; ``[a b]``, ``[a|b c]`` or ``(a|b c)?``: optional
   words; ``(is|has)*``: up to three of the alternatives in a row ("has been getting").
-- ``...``: a gap of up to three words of any kind.
+- ``...``: a gap of up to three words of any kind; ``...8``: up to eight (at most
+  ``MAX_GAP_WORDS``), for stories whose parts come far apart.
 - ``{name}``: any phrase of the word group ``name`` (defined in the data, with the
   recogniser's near-misses for its key word).
 
@@ -27,13 +28,19 @@ from assistant.nlu.text import stem, words
 GAP_WORDS = 3
 """How many words ``...`` may skip: enough for "my left arm", few enough to stay local."""
 
+MAX_GAP_WORDS = 16
+
 ANY_WORD = r"[^#\s]\S* "
 """One token of any kind, never the sentence boundary token ``#`` (see ``reader``)."""
 
 MAX_PATTERN_CHARS = 1000
 """A pattern longer than this is a mistake in the data, not a phrase anyone says."""
 
-_SYNTAX = re.compile(r"\.\.\.|\)[?*]|[()\[\]|{}]|[^\s()\[\]|{}.]+(?:\.(?!\.\.)[^\s()\[\]|{}.]*)*")
+_SYNTAX = re.compile(
+    r"\.\.\.\d*"  # a gap
+    r"|\)[?*]|[()\[\]|{}]"  # structure
+    r"|[^\s()\[\]|{}.]+(?:\.(?!\.\.)[^\s()\[\]|{}.]*)*"  # a word (may hold a dot: "e.g")
+)
 
 
 class PatternError(ValueError):
@@ -66,8 +73,10 @@ def compile_group(
 
 
 def finder(source: str) -> re.Pattern[str]:
-    """A compiled regex that only matches at word starts of a joined token string."""
-    return re.compile("(?<= )" + source)
+    """A compiled regex that matches at every word start of a joined token string, the
+    match in group 1. Matches may overlap: "had a stroke" must not hide "stroke years back
+    and now he's having another one", which starts inside it."""
+    return re.compile("(?<= )(?=(" + source + "))")
 
 
 class _Parser:
@@ -100,8 +109,8 @@ class _Parser:
             elif item == "{":
                 parts.append(self.group())
                 nullable = False
-            elif item == "...":
-                parts.append(f"(?:{ANY_WORD}){{0,{GAP_WORDS}}}")
+            elif item.startswith("..."):
+                parts.append(f"(?:{ANY_WORD}){{0,{_gap(item)}}}")
             else:
                 parts.append(_word(item))
                 nullable = False
@@ -149,15 +158,34 @@ def _word(item: str) -> str:
         return ANY_WORD
     if item.endswith("*"):
         prefix = item[:-1].lower()
-        if len(prefix) > 4 and prefix.endswith("e") and not prefix.endswith("ee"):
-            prefix = prefix[:-1]  # the stemmer drops a final e: "seizure" is read "seizur"
         if not prefix or not re.fullmatch(r"[^\W_]+", prefix):
             raise PatternError(f"'{item}': a prefix is letters followed by *")
-        return re.escape(prefix) + r"\S* "
+        return re.escape(_stem_prefix(prefix)) + r"\S* "
     found = words(item)
     if not found:
         raise PatternError(f"'{item}' is not a word")
     return "".join(re.escape(stem(w)) + " " for w in found)
+
+
+def _stem_prefix(prefix: str) -> str:
+    """What the stemmed forms of words starting with ``prefix`` share: "puffing" is read
+    "puf" and "seizure" "seizur", so ``puff*`` must look for "puf" and ``seizure*`` for
+    "seizur". Never shorter than three letters."""
+    forms = [prefix] + [stem(prefix + end) for end in ("ing", "ed", "s", "es")]
+    shared = forms[0]
+    for form in forms[1:]:
+        while not form.startswith(shared):
+            shared = shared[:-1]
+    return shared if len(shared) >= 3 else prefix[:3]
+
+
+def _gap(item: str) -> int:
+    if item == "...":
+        return GAP_WORDS
+    size = int(item[3:])
+    if not 1 <= size <= MAX_GAP_WORDS:
+        raise PatternError(f"'{item}': a gap is from 1 to {MAX_GAP_WORDS} words")
+    return size
 
 
 def group_resolver(groups: Mapping[str, str]) -> Callable[[str], str]:

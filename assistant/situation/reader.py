@@ -67,8 +67,16 @@ _PRECEDENCE: tuple[tuple[Category, Status], ...] = (
 )
 """Which category decides when several reach one sign (figurative and ``unless`` aside)."""
 
-_TIME_BOUND = frozenset({Category.HISTORICAL, Category.RECENT})
-"""Categories that a ``current`` trigger ("now", "again") in the same reach cancels."""
+_TIME_BOUND = frozenset(
+    {Category.HISTORICAL, Category.RECENT, Category.HABITUAL, Category.GRADUAL}
+)
+"""Categories that a ``current`` trigger ("now", "again") in the same reach cancels: "it
+comes back every time i start running again" is happening now."""
+
+_WHOLE_CLAUSE = frozenset({Category.HYPOTHETICAL, Category.UNCLEAR, Category.CURRENT})
+"""Questions, conditions and "now" govern whole clauses: clause starts do not end their
+reach ("what do i do if my son has a fit", "tonight she suddenly ... her mouth is
+drooping")."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +178,8 @@ def read(text: str, lexicon: Lexicon) -> Situation:
     pseudo = _spans(lexicon.pseudo, joined, starts)
     idioms = _spans(lexicon.figurative, joined, starts)
     stops = [s for s, _ in _spans(lexicon.terminators, joined, starts)]
-    reaches = _reaches(lexicon, joined, starts, sentence_of, pseudo, stops)
+    clauses = [s for s, _ in _spans(lexicon.clause_starts, joined, starts)]
+    reaches = _reaches(lexicon, joined, starts, sentence_of, pseudo, stops, clauses)
     findings = []
     for sign in lexicon.signs:
         for start, end in _spans(sign.regex, joined, starts):
@@ -187,29 +196,49 @@ def _finding(
     reaches: list[_Span],
 ) -> Finding:
     said = " ".join(tokens[start:end])
-    if any(s <= start and end <= e for s, e in idioms):
+    if any(s <= start < e for s, e in idioms):  # the idiom owns the words it starts
         return Finding(sign.name, sign.kind, Status.FIGURATIVE, start, end, said, ("idiom",))
-    reached = {
-        r.category
+    reaching = [
+        r
         for r in reaches
-        if (r.end <= start or r.start >= end)  # a trigger inside the sign's own words
+        # a trigger inside the sign's own words does not modify it, but for its time:
+        # "since this morning his legs have been getting weaker" happens now
+        if (r.end <= start or r.start >= end or r.category is Category.CURRENT)
         and r.reach_start < end
         and start < r.reach_end
-    }
+    ]
+    reached = {r.category for r in reaching}
     if any(r.category is Category.NEGATED and start <= r.start and r.end <= end
            for r in reaches):
         reached.discard(Category.NEGATED)  # "no, he's not breathing": the sign is the negation
-    if Category.CURRENT in reached:
-        reached -= _TIME_BOUND
+    if Category.CURRENT in reached and reached & _TIME_BOUND:
+        # the nearer time word wins: "a stroke ten years ago and she's fine now" is past,
+        # "had a tummy bug last week and since this morning he is weak" is now
+        now = min(_distance(r, start, end) for r in reaching if r.category is Category.CURRENT)
+        for category in reached & _TIME_BOUND:
+            then = min(_distance(r, start, end) for r in reaching if r.category is category)
+            reached.discard(category if now <= then else Category.CURRENT)
     context = tuple(sorted(c.value for c in reached))
-    status = Status.AFFIRMED
-    for category, candidate in _PRECEDENCE:
+    return Finding(sign.name, sign.kind, _status(reached, sign), start, end, said, context)
+
+
+def _status(reached: set[Category], sign: Sign) -> Status:
+    """The strongest status among the categories that reach a sign; context that makes the
+    sign normal (``unless``) outranks how often or how long ago it happens ("always out of
+    breath after a run")."""
+    for category, status in _PRECEDENCE:
+        if category in _TIME_BOUND and reached & sign.unless:
+            return Status.NORMAL
         if category in reached:
-            status = candidate
-            break
-    if status is Status.AFFIRMED and reached & sign.unless:
-        status = Status.NORMAL
-    return Finding(sign.name, sign.kind, status, start, end, said, context)
+            return status
+    if reached & sign.unless:
+        return Status.NORMAL
+    return Status.UNCLEAR if sign.mention else Status.AFFIRMED
+
+
+def _distance(span: _Span, start: int, end: int) -> int:
+    """Words between a trigger and a sign (0 when they touch or overlap)."""
+    return max(0, span.start - end, start - span.end)
 
 
 def _reaches(
@@ -218,11 +247,13 @@ def _reaches(
     starts: list[int],
     sentence_of: list[int],
     pseudo: list[tuple[int, int]],
-    stops: list[int],
+    terminators: list[int],
+    clauses: list[int],
 ) -> list[_Span]:
     count = len(sentence_of)
     reaches = []
     for trigger in lexicon.triggers:
+        stops = terminators if trigger.category in _WHOLE_CLAUSE else terminators + clauses
         for start, end in _spans(trigger.regex, joined, starts):
             if any(s <= start and end <= e for s, e in pseudo):
                 continue
@@ -269,8 +300,9 @@ def _spans(
         return []
     spans = []
     for match in regex.finditer(joined):
-        first = bisect_right(starts, match.start()) - 1
-        last = bisect_right(starts, match.end() - 1)
+        begin, finish = match.start(1), match.end(1)
+        first = bisect_right(starts, begin) - 1
+        last = bisect_right(starts, finish - 1)
         if last > first:
             spans.append((first, last))
     return spans
