@@ -53,6 +53,9 @@ class Category(str, Enum):
     """"whenever i run", "i get ... sometimes": recurring, not happening this minute."""
     EXERTION = "exertion"
     """"after a sprint": makes signs that list it under ``unless`` normal."""
+    ACUTE = "acute"
+    """Came on within minutes or hours ("a few minutes ago", "since lunchtime", "suddenly"):
+    a red flag that lists ``escalates_to`` is then an emergency (weakness -> stroke)."""
     GRADUAL = "gradual"
     """"over the past few months", "gradually": makes signs that list it under ``unless``
     (slurred speech, choking on drinks) a slow change for a doctor, not a sudden emergency."""
@@ -98,6 +101,8 @@ class Sign:
     """All its phrases as one compiled alternation over stemmed tokens."""
     unless: frozenset[Category]
     """Context that makes this sign normal (breathless AFTER a sprint)."""
+    escalates_to: Kind | None
+    """The emergency this red flag is when it came on acutely (weakness, speech -> stroke)."""
     mention: bool
     """The word alone ("stroke", "seizure"): a mention, not a report. Affirmed, it is only
     unclear (the answer leads with "if this is happening now"), never an alarm."""
@@ -141,7 +146,7 @@ class Lexicon:
         return self.kinds[f"{level.value}/{name}"]
 
 
-_SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention"}
+_SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention", "escalates_to"}
 _KIND_KEYS = {"lead", "steps", "sources", "when_passed"}
 _TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -330,8 +335,14 @@ def _signs(doc: dict, kinds: dict[str, Kind], resolve, out: _Collector) -> list[
         if not isinstance(mention, bool):
             out.error(line_of(body, "mention"), f"sign '{name}': mention is true or false")
             mention = False
+        escalates_to = None
+        if "escalates_to" in body:
+            escalates_to = kinds.get(f"{Level.EMERGENCY.value}/{body['escalates_to']}")
+            if escalates_to is None or level is not Level.DOCTOR:
+                out.error(line_of(body, "escalates_to"), f"sign '{name}': escalates_to must "
+                          "name an emergency kind, on a red flag")
         if source is not None:
-            signs.append(Sign(name, kind, finder(source), unless, mention, line))
+            signs.append(Sign(name, kind, finder(source), unless, escalates_to, mention, line))
     return signs
 
 
