@@ -59,6 +59,9 @@ class Category(str, Enum):
     GRADUAL = "gradual"
     """"over the past few months", "gradually": makes signs that list it under ``unless``
     (slurred speech, choking on drinks) a slow change for a doctor, not a sudden emergency."""
+    SHORT = "short"
+    """"for a couple of days", "since the weekend": makes signs that list it under ``unless``
+    (twitching "nonstop") too short-lived to be a red flag; the NHS says two weeks."""
     CHECKED = "checked"
     """"my neurologist said it's benign": makes signs that list it under ``unless`` settled."""
     ANIMAL = "animal"

@@ -216,9 +216,11 @@ def _finding(
     reaching = [
         r
         for r in reaches
-        # a trigger inside the sign's own words does not modify it, but for its time:
+        # a trigger that starts inside the sign's own words does not modify it ("can't
+        # breathe"), one that starts before it does ("worried i'm having a stroke"); time
+        # words count wherever they are:
         # "since this morning his legs have been getting weaker" happens now
-        if (r.end <= start or r.start >= end or r.category in _NOW)
+        if (r.start < start or r.start >= end or r.category in _NOW)
         and r.reach_start < end
         and start < r.reach_end
     ]
