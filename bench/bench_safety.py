@@ -26,7 +26,7 @@ from assistant import safety  # noqa: E402
 from assistant.app import load_signs, load_skill  # noqa: E402
 from assistant.situation import read  # noqa: E402
 
-REDTEAM = ("redteam_a.yaml", "redteam_b.yaml", "redteam_c.yaml")
+REDTEAM = ("redteam_a.yaml", "redteam_b.yaml", "redteam_c.yaml", "redteam_d.yaml")
 
 
 def timings(function, inputs: list[str], repeat: int = 3) -> list[float]:

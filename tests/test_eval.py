@@ -82,7 +82,7 @@ def test_holdout_category_floor(holdout: Report, category: str) -> None:
     )
 
 
-REDTEAM_FILES = ("redteam_a.yaml", "redteam_b.yaml")
+REDTEAM_FILES = ("redteam_a.yaml", "redteam_b.yaml", "redteam_c.yaml", "redteam_d.yaml")
 """Danger signs said the way people say them (issue 9), written blind; their first run is in
 their headers. Floors per expected urgency: misses and false alarms counted apart."""
 REDTEAM_FLOORS = {"emergency": 0.97, "doctor": 0.97, "none": 0.97}

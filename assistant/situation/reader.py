@@ -74,6 +74,11 @@ _PRECEDENCE: tuple[tuple[Category, Status], ...] = (
 )
 """Which category decides when several reach one sign (figurative and ``unless`` aside)."""
 
+OWN_NEGATION = 2
+"""A negation within a sign's first two words is the sign's own ("not breathing", "can't
+breathe", "won't wake"); one further in is another clause's ("choking and no trouble
+swallowing") and does not shield the sign from an outer "no"."""
+
 _TIME_BOUND = frozenset(
     {Category.HISTORICAL, Category.RECENT, Category.HABITUAL, Category.GRADUAL}
 )
@@ -225,8 +230,8 @@ def _finding(
         and start < r.reach_end
     ]
     reached = {r.category for r in reaching}
-    if any(r.category is Category.NEGATED and start <= r.start and r.end <= end
-           for r in reaches):
+    if any(r.category is Category.NEGATED and start <= r.start < start + OWN_NEGATION
+           and r.end <= end for r in reaches):
         reached.discard(Category.NEGATED)  # "no, he's not breathing": the sign is the negation
     nows = [_distance(r, start, end) for r in reaching if r.category in _NOW]
     if nows and reached & _TIME_BOUND:
