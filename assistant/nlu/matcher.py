@@ -453,6 +453,11 @@ class Matcher:
                     target = self.intents.list_values(list_name).get(m.group(group), target)
             yield target
 
+    def about_twitching(self, text: str) -> bool:
+        """Whether the utterance says anything of twitching or muscles (our domain's anchor
+        words), however else it rambles."""
+        return any(t in self.anchors for t in self.intents.normalize(text))
+
     def unknown_words(self, text: str) -> list[str]:
         """Content words, as heard, that we have never seen and are not everyday filler.
 

@@ -11,7 +11,10 @@ import unicodedata
 from functools import lru_cache
 
 MAX_TOKENS = 60
-"""Longer input is cut: nobody asks a 60-word question, and matching time must stay bounded."""
+"""Longer input is shortened to its first ``HEAD_TOKENS`` and its last words: matching time
+stays bounded, and a story keeps the question it ends with ("..., am i worrying for
+nothing")."""
+HEAD_TOKENS = 15
 
 MAX_CHARS = 2000
 
@@ -175,9 +178,10 @@ def words(text: str, max_tokens: int = MAX_TOKENS, max_chars: int = MAX_CHARS) -
             result.append(raw.replace("'", ""))
         else:
             result.append(raw)
-        if len(result) >= max_tokens:
-            break
-    return result[:max_tokens]
+    if len(result) > max_tokens:
+        head = min(HEAD_TOKENS, max_tokens // 4)
+        result = result[:head] + result[len(result) - (max_tokens - head):]
+    return result
 
 
 @lru_cache(maxsize=8192)
