@@ -48,7 +48,7 @@ _UNKNOWN_LENGTH = 0xFFFFFFFF
 """WAV data-chunk size written by streaming recorders that did not know the length."""
 
 
-def _soundfile() -> Any:
+def load_soundfile() -> Any:
     """Import soundfile lazily (it loads libsndfile and numpy, which text commands never need)."""
     try:
         import soundfile
@@ -69,9 +69,12 @@ class AudioFile:
     loaded. Use as a context manager.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, allow_empty: bool = False) -> None:
+        """``allow_empty``: a valid file with no samples is not an error (speech engines
+        sometimes write one; the Synthesizer then tries again)."""
         self.path = Path(path)
-        self._sf = _soundfile()
+        self._allow_empty = allow_empty
+        self._sf = load_soundfile()
         self._file: Any = None
         self._head = b""
         self._check_path()
@@ -212,6 +215,8 @@ class AudioFile:
 
     def _validate(self) -> None:
         if self.frames <= 0:
+            if self._allow_empty:
+                return
             raise self._fail("the file contains no audio (0 samples)")
         if self.sample_rate < MIN_RATE:
             raise self._fail(
@@ -268,8 +273,9 @@ def read_pcm16(path: str | Path) -> tuple[bytes, int]:
 
     For speech-engine output: pyttsx3's drivers write WAV (espeak-ng, SAPI5) or AIFF/AIFF-C
     (macOS, whatever the file name says), and libsndfile tells them apart by their content.
+    A valid file without samples gives empty PCM.
     """
-    with open_audio(path) as audio:
+    with AudioFile(path, allow_empty=True) as audio:
         return b"".join(audio.blocks(seconds=1.0)), audio.sample_rate
 
 
@@ -277,7 +283,7 @@ def write_pcm16(path: str | Path, pcm: bytes, rate: int, container: str) -> None
     """Write mono 16-bit PCM as ``container`` ("WAV" or "FLAC") to ``path``."""
     import numpy as np
 
-    sf = _soundfile()
+    sf = load_soundfile()
     samples = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
     sf.write(str(path), samples, rate, format=container, subtype="PCM_16")
 
