@@ -119,6 +119,19 @@ def test_the_same_recording_in_every_format_gives_the_same_text(
     assert result.stdout == PHRASE + "\n"
 
 
+def test_ask_audio_answers_a_flac_recording(korean_dir: Path, tmp_path: Path) -> None:
+    """``ask --audio`` reads through the same reader: 24-bit 44.1 kHz stereo FLAC here."""
+    spoken, path = tmp_path / "coffee.wav", tmp_path / "coffee.flac"
+    tool("espeak-ng", "-v", "ko", "-w", str(spoken), "커피")
+    tool("sox", str(spoken), "-r", "44100", "-c", "2", "-b", "24", str(path))
+    result = assistant("--intents", REPO / "tests" / "data" / "ko" / "intents",
+                       "ask", "--json", "--audio", path, "--model", korean_dir)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    answer = json.loads(result.stdout)
+    assert (answer["transcript"], answer["intent"]) == ("커피", "caffeine")
+
+
 def test_speech_to_text_without_a_grammar(korean_dir: Path, wavs: dict[str, Path]) -> None:
     result = assistant("transcribe", "--model", korean_dir, wavs["speech"])
     assert result.returncode == 0, result.stderr

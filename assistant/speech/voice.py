@@ -60,7 +60,7 @@ MAX_SENTENCE_CHARS = 220
 
 @dataclass(frozen=True)
 class Audio:
-    """Mono 16-bit PCM (native byte order) and its sample rate."""
+    """Mono 16-bit little-endian PCM (native on x86 and ARM, what PortAudio plays) and its rate."""
 
     pcm: bytes
     rate: int
