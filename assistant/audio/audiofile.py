@@ -10,14 +10,15 @@ damaged), checked before any model is loaded; downmixing to mono; resampling to 
 recogniser wants; and streaming block by block, so a 30-minute file never sits in memory.
 
 Resampling uses ``soxr`` (libsoxr, the resampler of SoX; wheels on every platform), to the
-model's own rate. Measured on this 2-core machine with ``bench/bench_audiofile.py``, one
-minute of espeak-ng speech: decoding and downmixing take 0.005-0.09 s of CPU (AIFF and WAV
-fastest, FLAC slowest), soxr adds 0.01 s (at most 0.17 % of real time in all); Vosk decodes a
-44.1 kHz stereo minute in 8.45 s of CPU when given 44.1 kHz (Kaldi resamples inside) and in
-8.31 s after soxr to 16 kHz, 19/19 utterances right both ways. So resampling first costs
-nothing, and it lets any rate in (96 kHz, or 8 kHz for 16 kHz models). Streaming a 30-minute
-44.1 kHz stereo WAV (318 MB) to 16 kHz peaks at 36.4 MiB of process memory, 35.4 MiB for one
-minute.
+model's own rate. Measured with ``bench/bench_audiofile.py`` on this shared 2-core machine
+(bench/results/audiofile.md), one minute of espeak-ng speech: decoding and downmixing take
+0.005-0.14 s of CPU (AIFF and WAV fastest, FLAC slowest), soxr adds at most 0.015 s, at most
+0.25 % of real time in all. Vosk decodes a 44.1 kHz stereo minute in the same time within
+noise whether given 44.1 kHz (Kaldi resamples inside; 8.2-9.4 s in five runs) or soxr's
+16 kHz (8.3-10.4 s), 19/19 utterances right both ways. So resampling first costs nothing
+measurable, and it lets any rate in (96 kHz; 8 kHz for 16 kHz models). Streaming a 30-minute
+44.1 kHz stereo WAV (318 MB) to 16 kHz peaks at the same process memory as one minute
+(32.5 against 31.5 MiB).
 """
 
 from __future__ import annotations
@@ -93,6 +94,9 @@ class AudioFile:
             """libsndfile's container name: "WAV", "FLAC", "OGG", "MP3", "AIFF"..."""
             self.subtype: str = str(self._file.subtype)
             """libsndfile's sample encoding: "PCM_16", "PCM_24", "FLOAT", "VORBIS"..."""
+            self._exact_length = self.format != "MP3"
+            """False where ``frames`` is libsndfile's estimate: an MP3 without a Xing/LAME
+            header gives its length only as file size over bit rate."""
             self._validate()
         except BaseException:
             self.close()
@@ -124,16 +128,18 @@ class AudioFile:
         buffer = np.empty((frames_per_block, self.channels), dtype="float32")
         self._rewind()
         done = 0
-        while done < self.frames:
+        while True:
             try:
                 block = self._file.read(frames_per_block, dtype="float32", out=buffer)
             except self._sf.LibsndfileError as exc:
                 raise self._damaged(exc.error_string, at=done) from None
             if len(block) == 0:
-                raise self._fail(
-                    f"the file is truncated (it ends at {done / self.sample_rate:.2f} s of "
-                    f"{self.duration:.2f} s; did it change while reading?)"
-                )
+                if done < self.frames and self._exact_length:
+                    raise self._fail(
+                        f"the file is truncated (it ends at {done / self.sample_rate:.2f} s of "
+                        f"{self.duration:.2f} s; did it change while reading?)"
+                    )
+                break
             done += len(block)
             mono = (
                 np.ascontiguousarray(block[:, 0])
@@ -141,16 +147,19 @@ class AudioFile:
                 else block.mean(axis=1, dtype="float32")
             )
             if resampler is not None:
-                mono = resampler.resample_chunk(mono, last=done >= self.frames)
+                mono = resampler.resample_chunk(mono)
             if len(mono):
                 yield _to_pcm16(mono)
+        if resampler is not None:
+            tail = resampler.resample_chunk(np.zeros(0, dtype="float32"), last=True)
+            if len(tail):
+                yield _to_pcm16(tail)
 
     def _rewind(self) -> None:
         """Back to the first sample by opening the file afresh.
 
-        Not ``seek(0)``: after a seek to the end and back, libmpg123 prints "part2_3_length
-        too large" on stderr while decoding the start of an MP3 again (its bit reservoir still
-        refers to the frames before the seek point).
+        Not ``seek(0)``: a fresh open gives every format, MP3 and Ogg included, a fresh
+        decoder state, whatever the validation's seek to the end left behind.
         """
         if self._file.tell() == 0:
             return
@@ -229,6 +238,8 @@ class AudioFile:
                 f"(use {MIN_RATE} Hz or more)"
             )
         self._check_length()
+        if not self._exact_length:
+            return
         # The last sample must be readable: FLAC, OGG and MP3 promise a length in their header
         # that a cut file does not hold, and libsndfile finds out only when it gets there.
         try:
