@@ -67,7 +67,8 @@ class Settings:
     volume: float = DEFAULT_VOLUME
     """Speech volume 0..1 (1 = full)."""
     voice: str | None = None
-    """espeak voice id or name (e.g. "en-us", "gmw/en-us", "English (America)"); None = default."""
+    """A voice as the speech engine lists it: id, name or language ("en-us", "gmw/en-us" with
+    espeak-ng; "Samantha" or "en_US" on macOS; "Zira" on Windows); None = the default."""
     wake_phrase: str = DEFAULT_WAKE_PHRASE
     always_listening: bool = False
     """Answer everything heard without the wake phrase."""

@@ -165,11 +165,11 @@ def test_telephone_rate_decodes(model: Any, speech: Path, tmp_path: Path) -> Non
 
 def test_streaming_reset_and_recreation_keep_word_times(model: Any, speech: Path) -> None:
     """Two utterances in one stream, recognisers rebuilt in between: times keep counting."""
-    from assistant.audio.wavfile import open_wav
+    from assistant.audio.audiofile import open_audio
 
     recognizer = Recognizer(model, 22_050, GRAMMAR)
     recognizer.RECREATE_EVERY = 1
-    with open_wav(speech) as wav:
+    with open_audio(speech) as wav:
         assert wav.sample_rate == 22_050
         blocks = list(wav.blocks(0.1))
     silence = b"\0" * len(blocks[0])

@@ -69,6 +69,27 @@ def test_say_out_writes_a_playable_wav_and_keeps_stdout_empty(tmp_path: Path) ->
     assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
 
 
+def test_say_out_writes_flac_by_extension(tmp_path: Path) -> None:
+    import soundfile
+
+    out = tmp_path / "hello.flac"
+    result = run_say("hello", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout, result.stderr) == ("", "")
+    info = soundfile.info(out)
+    assert (info.format, info.subtype, info.channels) == ("FLAC", "PCM_16", 1)
+    assert info.duration > 0.3
+
+
+def test_say_out_other_extensions_are_a_usage_error(tmp_path: Path) -> None:
+    result = run_say("hello", "--out", str(tmp_path / "hello.mp3"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "assistant: cannot write '.mp3' files: name the output FILE.wav or FILE.flac"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_say_out_works_without_any_audio_device(tmp_path: Path) -> None:
     """--out never touches a speaker, so it works on a headless machine."""
     out = tmp_path / "y.wav"

@@ -38,6 +38,22 @@ def test_no_sound_server_means_no_watching() -> None:
     assert result.stdout.strip() == "not started"
 
 
+def test_without_pulsectl_there_is_no_watching() -> None:
+    """macOS and Windows: pulsectl is a Linux-only dependency, so it is not even installed."""
+    code = (
+        "import sys\n"
+        "sys.modules['pulsectl'] = None  # makes 'import pulsectl' raise ImportError\n"
+        "from assistant.audio.source_watch import SourceWatcher\n"
+        "w = SourceWatcher(print)\n"
+        "print('started' if w.start() else 'not started')\n"
+        "w.stop()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert (result.stdout.strip(), result.stderr) == ("not started", "")
+
+
 def test_unloaded_and_reloaded_microphone_is_noticed(
     virtual_audio_devices: virtual_audio.VirtualAudio,
 ) -> None:

@@ -285,7 +285,8 @@ class Player:
 
 _NOISE = re.compile(
     r"^(Expression '.*' failed in '.*'|ALSA lib .*|Cannot connect to server.*|"
-    r"jack server is not running.*|.*pa_linux_alsa\.c.*)$"
+    r"jack server is not running.*|.*pa_linux_alsa\.c.*|"
+    r"\[src/libmpg123/.*\] (error|warning): .*)$"
 )
 
 
@@ -294,7 +295,8 @@ def quiet_native_stderr() -> Iterator[None]:
     """Hide PortAudio/ALSA diagnostics that C code writes straight to file descriptor 2.
 
     When a speaker vanishes PortAudio prints lines like "Expression '...' failed in
-    'src/hostapi/alsa/pa_linux_alsa.c'" before we can turn the failure into one plain sentence.
+    'src/hostapi/alsa/pa_linux_alsa.c'" before we can turn the failure into one plain sentence;
+    libmpg123 (inside libsndfile) prints "part2_3_length too large" while decoding good MP3s.
     This sends fd 2 to a temporary file for the duration and replays every other line
     afterwards (so Python warnings and logs are delayed, never lost). fd 2 is process-wide:
     use it around blocking playback in a command, not in a long-running multi-threaded loop.

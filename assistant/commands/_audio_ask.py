@@ -1,4 +1,4 @@
-"""``assistant ask --audio FILE.wav``: transcribe a recorded question, then answer it."""
+"""``assistant ask --audio FILE``: transcribe a recorded question, then answer it."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from assistant.errors import UsageError
 def ask_audio(args: argparse.Namespace) -> int:
     """Transcribe with the recogniser biased towards our intents, then one dialogue turn."""
     from assistant.app import load_skill
-    from assistant.audio.wavfile import open_wav
+    from assistant.audio.audiofile import open_audio
     from assistant.emergency_number import system_locale
     from assistant.modelstore import resolve_model
     from assistant.speech.recognizer import load_model, transcribe_file
 
     if args.question:
-        raise UsageError("give either a question or --audio FILE.wav, not both")
-    with open_wav(args.audio):  # validate the file before spending seconds loading a model
+        raise UsageError("give either a question or --audio FILE, not both")
+    with open_audio(args.audio):  # validate the file before spending seconds loading a model
         pass
     skill = load_skill(args.intents, args.knowledge)
     model = load_model(resolve_model(args.model))

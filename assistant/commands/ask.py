@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="one JSON object per answer: question, intent, confidence, urgency, text",
     )
     parser.add_argument("--speak", action="store_true", help="also speak the answers aloud")
-    parser.add_argument("--audio", metavar="FILE.wav", help="answer a recorded question")
+    parser.add_argument(
+        "--audio", metavar="FILE",
+        help="answer a recorded question (WAV, FLAC, OGG, MP3 or AIFF)",
+    )
     parser.add_argument("--model", metavar="DIR", help="Vosk model folder (with --audio)")
     parser.add_argument("--output-device", metavar="NAME_OR_INDEX", help="speaker for --speak")
 

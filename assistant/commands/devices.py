@@ -6,6 +6,8 @@ import argparse
 import sys
 
 NAME = "devices"
+SOUND_SYSTEMS = {"darwin": "Core Audio", "win32": "Windows audio"}
+"""What the sound system is called where it is not Linux's PulseAudio/PipeWire/ALSA."""
 HELP = "list microphones and speakers (use the index or part of a name to pick one)"
 
 
@@ -19,9 +21,10 @@ def run(args: argparse.Namespace) -> int:
     devices = list_devices()
     out = sys.stdout
     if not devices:
+        system = SOUND_SYSTEMS.get(sys.platform, "PulseAudio/PipeWire/ALSA")
         out.write(
             "No audio devices found: no microphone and no speaker. Connect one, or check that "
-            "the sound system (PulseAudio/PipeWire/ALSA) is running.\n"
+            f"the sound system ({system}) is running.\n"
         )
         return 0
     for kind, title in (("input", "Input devices (microphones)"),

@@ -1,4 +1,4 @@
-"""``assistant say "TEXT"``: speak text aloud, or write it to a WAV file with ``--out``.
+"""``assistant say "TEXT"``: speak text aloud, or write it to a WAV or FLAC file with ``--out``.
 
 Also the quickest check that speech output works on this machine (and which voices exist).
 Nothing is printed on stdout except the voice list asked for with ``--list-voices``.
@@ -12,15 +12,19 @@ import sys
 from assistant.errors import UsageError
 
 NAME = "say"
-HELP = "speak text aloud (or save it as a WAV file with --out)"
+HELP = "speak text aloud (or save it as a WAV or FLAC file with --out)"
 
 RATE_RANGE = (80, 450)
-"""What espeak accepts; the voice commands keep to 100..300, the command line may go further."""
+"""Words per minute (pyttsx3's unit on every platform); espeak-ng accepts 80..450. The voice
+commands keep to 100..300, the command line may go further."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", nargs="?", help='what to say ("-" reads standard input)')
-    parser.add_argument("--out", metavar="FILE.wav", help="write a 16-bit WAV file; play nothing")
+    parser.add_argument(
+        "--out", metavar="FILE",
+        help="write FILE.wav or FILE.flac (16-bit mono, by the extension); play nothing",
+    )
     parser.add_argument(
         "--rate", type=int, metavar="WPM", help="words per minute (default: saved setting, 175)"
     )
@@ -85,9 +89,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError('nothing to say: give the text, e.g. assistant say "hello"')
     settings = _settings_for(args)
     if args.out:
-        from assistant.speech.voice import synthesize_text, write_wav
+        from assistant.speech.voice import container_for, synthesize_text, write_audio
 
-        write_wav(args.out, synthesize_text(text, settings))
+        container_for(args.out)  # a wrong extension is a usage error, before any synthesis
+        write_audio(args.out, synthesize_text(text, settings))
         return 0
     from assistant.speech.voice import speak_text
 

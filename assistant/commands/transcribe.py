@@ -1,4 +1,4 @@
-"""``assistant transcribe FILE.wav``: speech in a WAV file to text (or JSON)."""
+"""``assistant transcribe FILE``: speech in an audio file (WAV, FLAC, OGG, MP3, AIFF) to text."""
 
 from __future__ import annotations
 
@@ -11,13 +11,17 @@ from pathlib import Path
 from assistant.errors import AssistantError, ModelError
 
 NAME = "transcribe"
-HELP = "transcribe a WAV file (16-bit PCM, 8-48 kHz, mono or stereo) to text"
+HELP = "transcribe an audio file (WAV, FLAC, OGG, MP3, AIFF; any rate from 8 kHz) to text"
 
 LOG = logging.getLogger("assistant.speech")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE.wav", type=Path, help="the recording to transcribe")
+    parser.add_argument(
+        "file", metavar="FILE", type=Path,
+        help="the recording to transcribe: WAV (any PCM or float width), FLAC, OGG/Vorbis, MP3 "
+        "or AIFF, mono or more channels (averaged), resampled to the model's rate",
+    )
     parser.add_argument(
         "--json", action="store_true",
         help="print one JSON object: text, confidence, words (word, start, end, conf), "
@@ -69,9 +73,9 @@ def read_phrases(path: Path) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.audio.wavfile import open_wav
+    from assistant.audio.audiofile import open_audio
 
-    with open_wav(args.file):  # validate the file before spending seconds loading a model
+    with open_audio(args.file):  # validate the file before spending seconds loading a model
         pass
     phrases = read_phrases(args.grammar) if args.grammar is not None else None
     model_dir = resolve_model_dir(args.model)

@@ -95,6 +95,34 @@ def _missing_model_parts(path: Path) -> str | None:
     return None
 
 
+DEFAULT_MODEL_RATE = 16_000
+"""Kaldi's default ``--sample-frequency``, what Vosk models are trained on unless their
+``conf/mfcc.conf`` says otherwise (telephone models say 8000)."""
+
+
+def model_sample_rate(model: vosk.Model) -> int:
+    """The sample rate the model was trained on, from its ``conf/mfcc.conf``.
+
+    Audio files are resampled to it before decoding (see ``audio.audiofile``); a model not
+    loaded through :func:`load_model`, or one without the setting, gets Kaldi's default.
+    """
+    model_dir = _MODEL_DIRS.get(model)
+    if model_dir is None:
+        return DEFAULT_MODEL_RATE
+    try:
+        lines = (model_dir / "conf" / "mfcc.conf").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return DEFAULT_MODEL_RATE
+    for line in lines:
+        name, _, value = line.strip().partition("=")
+        if name == "--sample-frequency":
+            try:
+                return int(float(value))
+            except ValueError:
+                LOG.warning("%s: unreadable --sample-frequency %r", model_dir, value)
+    return DEFAULT_MODEL_RATE
+
+
 def supports_grammar(model_dir: str | Path) -> bool:
     """True when the model has a dynamic graph (HCLr.fst + Gr.fst), needed for grammar mode."""
     path = Path(model_dir)
@@ -483,21 +511,30 @@ def transcribe_file(
     *,
     block_seconds: float = 0.2,
 ) -> Transcript:
-    """Transcribe a WAV file, streaming it in ``block_seconds`` blocks (bounded memory).
+    """Transcribe an audio file (WAV, FLAC, OGG, MP3, AIFF...), streaming it in
+    ``block_seconds`` blocks resampled to the model's rate (bounded memory).
 
     Utterances are joined; silence gives empty text. With several utterances the
     alternatives hold only the joined text (n-best lists of segments do not combine).
     """
-    from assistant.audio.wavfile import open_wav
+    import contextlib
 
-    with open_wav(path) as wav:
-        recognizer = Recognizer(model, wav.sample_rate, grammar)
-        segments: list[Transcript] = []
-        for block in wav.blocks(block_seconds):
-            if recognizer.accept(block):
-                segments.append(recognizer.result())
-                recognizer.reset()
-        segments.append(recognizer.result())
+    from assistant.audio.audiofile import open_audio
+    from assistant.audio.player import quiet_native_stderr
+
+    rate = model_sample_rate(model)
+    with open_audio(path) as audio:
+        # libmpg123 prints harmless "part2_3_length too large" lines on stderr while libsndfile
+        # reads an MP3 in blocks (the samples are right); keep them off the user's terminal.
+        quiet = quiet_native_stderr() if audio.format == "MP3" else contextlib.nullcontext()
+        with quiet:
+            recognizer = Recognizer(model, rate, grammar)
+            segments: list[Transcript] = []
+            for block in audio.blocks(block_seconds, rate=rate):
+                if recognizer.accept(block):
+                    segments.append(recognizer.result())
+                    recognizer.reset()
+            segments.append(recognizer.result())
     heard = [s for s in segments if s.text]
     if not heard:
         return Transcript(text="", confidence=0.0)

@@ -1,4 +1,11 @@
-"""Speech out: pyttsx3 (espeak-ng) synthesises, sounddevice plays, sentence by sentence.
+"""Speech out: pyttsx3 synthesises, sounddevice plays, sentence by sentence.
+
+pyttsx3 drives the platform's own engine: espeak-ng on Linux, SAPI5 on Windows,
+NSSpeechSynthesizer on macOS. We use only what all three drivers share: ``save_to_file``,
+``runAndWait`` and the portable properties ``voice`` (an id from ``voices``), ``rate`` (words per
+minute) and ``volume`` (0..1). The drivers write different files: WAV (espeak-ng, SAPI5) or
+AIFF/AIFF-C (macOS, whatever the file name says: pyttsx3 issue #361), so the file is read
+by libsndfile, which tells the formats apart by their content (``audio.audiofile.read_pcm16``).
 
 Why this shape (see ../shared/DESIGN.md, "Speech out"):
 
@@ -30,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import wave
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AssistantError, AudioError, SpeechOutputError
+from assistant.audio.audiofile import load_soundfile, read_pcm16, write_pcm16
+from assistant.errors import AssistantError, AudioError, SpeechOutputError, UsageError
 from assistant.settings import DEFAULT_RATE, Settings
 
 LOG = logging.getLogger("assistant.voice")
@@ -53,7 +60,7 @@ MAX_SENTENCE_CHARS = 220
 
 @dataclass(frozen=True)
 class Audio:
-    """Mono 16-bit PCM (native byte order) and its sample rate."""
+    """Mono 16-bit little-endian PCM (native on x86 and ARM, what PortAudio plays) and its rate."""
 
     pcm: bytes
     rate: int
@@ -293,15 +300,13 @@ class Synthesizer:
             engine.runAndWait()
         except Exception as exc:
             LOG.debug("speech engine start failed", exc_info=True)
-            hint = (
-                " Is espeak-ng installed? (apt-get install espeak-ng)"
-                if sys.platform.startswith("linux")
-                else ""
-            )
             raise SpeechOutputError(
-                f"The speech engine could not start: {type(exc).__name__}: {exc}.{hint}",
+                f"The speech engine could not start: {type(exc).__name__}: {exc}."
+                f"{engine_install_hint(sys.platform)}",
                 spoken="My voice is not working; I will show answers as text.",
             ) from None
+        with contextlib.suppress(AudioError):  # load libsndfile now, not on the first answer
+            load_soundfile()
         self._applied = {}
         try:
             self._default_voice = engine.getProperty("voice")
@@ -365,19 +370,14 @@ class Synthesizer:
         return list(self._load_voices(engine))
 
     def _resolve_voice(self, engine: Any, spec: str) -> str:
-        """Accept an id ("gmw/en-us"), its last part ("en-us"), a name or a language code."""
-        wanted = spec.strip().lower()
-        voices = self._load_voices(engine)
-        for voice_id, name, _languages in voices:
-            if wanted in (voice_id.lower(), name.lower()):
-                return voice_id
-        for voice_id, _name, languages in voices:
-            if wanted == voice_id.lower().rsplit("/", 1)[-1] or wanted in languages:
-                return voice_id
-        raise SpeechOutputError(
-            f"Unknown voice '{spec}'. List the voices with: assistant say --list-voices",
-            spoken="I do not know that voice.",
-        )
+        """The id of the voice ``spec`` names; see :func:`find_voice`."""
+        voice_id = find_voice(self._load_voices(engine), spec)
+        if voice_id is None:
+            raise SpeechOutputError(
+                f"Unknown voice '{spec}'. List the voices with: assistant say --list-voices",
+                spoken="I do not know that voice.",
+            )
+        return voice_id
 
     def _apply(self, engine: Any, name: str, value: Any) -> None:
         """Set an engine property only when it changed (a voice change reloads voice data)."""
@@ -438,12 +438,13 @@ class Synthesizer:
             if self._engine_errors:
                 raise _engine_error(self._engine_errors[0])
             try:
-                with wave.open(str(path), "rb") as wav:
-                    if wav.getsampwidth() != 2 or wav.getnchannels() != 1:
-                        raise SpeechOutputError("The speech engine wrote an unexpected format.")
-                    return Audio(wav.readframes(wav.getnframes()), wav.getframerate())
-            except (OSError, EOFError, wave.Error) as exc:
-                raise SpeechOutputError(f"The speech engine produced no audio ({exc}).") from None
+                pcm, rate = read_pcm16(path)
+            except AudioError as exc:
+                detail = exc.message.removeprefix(f"{path}: ")
+                raise SpeechOutputError(
+                    f"The speech engine produced no audio ({detail})."
+                ) from None
+            return Audio(pcm, rate)
         finally:
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -726,25 +727,89 @@ def synthesize_text(text: str, settings: Settings | None = None) -> Audio:
         return synth.synthesize(text, settings.rate, settings.volume, settings.voice)
 
 
-def write_wav(path: Path | str, audio: Audio) -> Path:
-    """Write a 16-bit mono WAV atomically (temp file + rename: no half-written file on error)."""
+AUDIO_CONTAINERS = {".wav": "WAV", ".flac": "FLAC"}
+"""What ``say --out`` can write, by file extension."""
+
+
+def container_for(path: Path | str) -> str:
+    """"WAV" or "FLAC" from the file name; a UsageError names the choices otherwise."""
+    suffix = Path(path).suffix.lower()
+    container = AUDIO_CONTAINERS.get(suffix)
+    if container is None:
+        raise UsageError(
+            f"cannot write '{suffix or Path(path).name}' files: name the output "
+            "FILE.wav or FILE.flac"
+        )
+    return container
+
+
+def write_audio(path: Path | str, audio: Audio) -> Path:
+    """Write 16-bit mono WAV or FLAC (by extension) atomically: temp file + rename, so an
+    error never leaves a half-written file."""
     target = Path(path)
+    container = container_for(target)
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "wb") as handle, wave.open(handle, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(audio.rate)
-            wav.writeframes(audio.pcm)
+        os.close(fd)
+        write_pcm16(tmp, audio.pcm, audio.rate, container)
         os.replace(tmp, target)
         tmp = None
     except OSError as exc:
         raise AssistantError(
             f"Cannot write {target}: {exc.strerror or exc}", spoken="I could not save the audio."
         ) from None
+    except RuntimeError as exc:  # soundfile.LibsndfileError: disk full and the like
+        raise AssistantError(
+            f"Cannot write {target}: {exc}", spoken="I could not save the audio."
+        ) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     return target
+
+
+def engine_install_hint(platform: str) -> str:
+    """What to install when pyttsx3's driver for ``platform`` (``sys.platform``) cannot start."""
+    if platform.startswith("linux"):
+        return " Is espeak-ng installed? (apt-get install espeak-ng)"
+    if platform == "darwin":
+        return " pyttsx3's macOS driver needs PyObjC: pip install pyobjc"
+    if platform == "win32":
+        return " pyttsx3's Windows driver needs pywin32 and comtypes: pip install pywin32 comtypes"
+    return ""
+
+
+def find_voice(voices: list[tuple[str, str, tuple[str, ...]]], spec: str) -> str | None:
+    """The id of the voice ``spec`` names, on any pyttsx3 driver, or None.
+
+    ``voices`` are (id, name, languages) as the driver lists them. Tried in order: the whole
+    id or name ("gmw/en-us", "English (America)", "Alex"); the id's last part ("en-us"; SAPI5's
+    "TTS_MS_EN-US_ZIRA_11.0"); a language, written either way ("en-US", "en_us": espeak-ng
+    says "en-us", macOS and Windows "en_US"); a language's first part ("en"); and one word of
+    a single voice's name ("zira" for "Microsoft Zira Desktop - English (United States)").
+    """
+    wanted = spec.strip().lower()
+    if not wanted:
+        return None
+    language = wanted.replace("_", "-")
+
+    def languages(langs: tuple[str, ...]) -> list[str]:
+        return [lang.lower().replace("_", "-") for lang in langs]
+
+    def tail(voice_id: str) -> str:
+        return re.split(r"[/\\]", voice_id.lower())[-1]
+
+    tiers = [
+        lambda v: wanted in (v[0].lower(), v[1].lower()),
+        lambda v: wanted == tail(v[0]),
+        lambda v: language in languages(v[2]),
+        lambda v: any(lang.split("-")[0] == language for lang in languages(v[2])),
+    ]
+    for matches in tiers:
+        for voice in voices:
+            if matches(voice):
+                return voice[0]
+    named = [v for v in voices if wanted in re.findall(r"\w+", v[1].lower())]
+    return named[0][0] if len(named) == 1 else None
