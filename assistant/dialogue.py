@@ -52,6 +52,10 @@ EMERGENCY_CONTROLS = frozenset(
 """What still works as usual while an emergency goes on; anything else that is not a clear
 question of its own ("what now", "help", "he's still shaking") gets the emergency advice."""
 
+UNASKED = (Status.FIGURATIVE, Status.NEGATED)
+"""Signs whose words are left out of what the matcher sees: idioms and signs the person
+says they do not have."""
+
 CONTEXT_CHARS = 600
 """How much of the previous turn is read as context for this one (the end of it)."""
 
@@ -70,8 +74,6 @@ MIN_ASR_CONFIDENCE = 0.45
 CLARIFY_BELOW = 0.75
 """Only a fuzzy match weaker than this can turn into a "did you mean" question."""
 MIN_TOPIC_FOR_RED_FLAG = 0.3
-PLACE_TOPICS = frozenset({"eyelid", "calf", "all_over"})
-"""Topics that say where the twitch is, not what the question is about."""
 MIN_CONTEXT_CONFIDENCE = 0.3
 """A vague follow-up read against the current topic must match at least this well."""
 STORY_GUESS_CONFIDENCE = 0.2
@@ -196,14 +198,16 @@ class Skill:
         _log_verdict(verdict)
         if verdict.urgency is Urgency.EMERGENCY:
             return self._emergency(state, verdict)
-        if situation.with_status(Status.FIGURATIVE):
-            # "the exam gave me a heart attack, why does my eye twitch": the idiom's words
+        if situation.with_status(*UNASKED):
+            # "the exam gave me a heart attack, why does my eye twitch", "no weakness, just my
+            # eyelid, is it caffeine": an idiom's words, or a sign the person does not have,
             # are not what is asked about
-            plain = situation.text_without(Status.FIGURATIVE, start=first)
-            heard = plain if isinstance(heard, str) else replace(heard, text=plain)
+            plain = situation.text_without(*UNASKED, start=first)
+            if plain.strip():
+                heard = plain if isinstance(heard, str) else replace(heard, text=plain)
         found = self.understand(heard)
         if state.emergency is not None:
-            during = self._during_emergency(state, found)
+            during = self._during_emergency(state, found, text)
             if during is not None:
                 return during
         if verdict.urgency is Urgency.DOCTOR:
@@ -223,7 +227,12 @@ class Skill:
                 confidence = found.confidence if found.intent == resolved else 1.0
                 return self._topic(replace(state, choices=()), resolved, confidence)
             state = replace(state, choices=())
-        if found.method == "everyday" and state.topic and found.runner_up:
+        if (
+            found.method == "everyday"
+            and state.topic
+            and found.runner_up
+            and (found.runner_up == state.topic or _points_back(text))
+        ):
             # Mid-conversation, "should i stop exercising then" is a follow-up, not a
             # question about exercise in general (which the matcher declines on its own).
             found = replace(
@@ -296,7 +305,9 @@ class Skill:
         state = replace(state, emergency=f"{kind.level.value}/{kind.name}", choices=())
         return self._urgent(state, text, "emergency", Urgency.EMERGENCY, call)
 
-    def _during_emergency(self, state: State, found: IntentMatch) -> tuple[State, Answer] | None:
+    def _during_emergency(
+        self, state: State, found: IntentMatch, text: str
+    ) -> tuple[State, Answer] | None:
         """A turn while an emergency goes on: None to answer it as usual."""
         if found.intent in EMERGENCY_CONTROLS:
             return None
@@ -304,8 +315,12 @@ class Skill:
             state = replace(state, emergency=None)
             return self._say(state, self.knowledge.safety.emergency_over, found.intent,
                              found.confidence, "control")
-        if found.method == "exact" and found.intent in self.knowledge.answers:
-            return None  # a question of its own: the person has moved on
+        if (
+            found.method == "exact"
+            and found.intent in self.knowledge.answers
+            and self.matcher.about_twitching(text)
+        ):
+            return None  # a question of its own about twitching: the person has moved on
         kind = self.lexicon.kinds.get(state.emergency or "")
         steps = kind.steps if kind is not None else ""
         service = self._service(state)
@@ -472,7 +487,7 @@ class Skill:
         said = " " + " ".join(self.intents.normalize(text)) + " "
         best, best_at = None, -1
         for phrase, value in self.intents.list_values(TOPIC_SLOT).items():
-            if value in PLACE_TOPICS or value not in self.knowledge.answers:
+            if value in self.intents.flagged("place") or value not in self.knowledge.answers:
                 continue
             at = said.rfind(" " + phrase)
             if at > best_at:
@@ -493,6 +508,14 @@ class Skill:
         state: State, text: str, intent: str | None, confidence: float, kind: str
     ) -> tuple[State, Answer]:
         return replace(state, last_reply=text), Answer(text, intent, round(confidence, 3), kind)
+
+
+_BACK = re.compile(r"\b(it|this|that|them|these|those|then|instead|too|also|as well)\b")
+
+
+def _points_back(text: str) -> bool:
+    """Whether a follow-up refers to what was said before ("should i stop running then")."""
+    return _BACK.search(text.lower()) is not None
 
 
 def _log_verdict(verdict: safety.SafetyVerdict) -> None:

@@ -305,7 +305,7 @@ def test_near_tie_asks_back(skill: Skill) -> None:
     assert answer.kind == "clarify"
     first, second = (entry(skill, c).title for c in state.choices)
     assert answer.text == msg(skill, "clarify", first=first, second=second)
-    assert set(state.choices) == {"sleep", "at_night"}
+    assert set(state.choices) == {"sleep", "sleep_starts"}
 
 
 @pytest.mark.parametrize(

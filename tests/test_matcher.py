@@ -316,7 +316,7 @@ def test_matching_is_fast(matcher: Matcher) -> None:
 
 def test_near_tie_reports_a_close_runner_up(matcher: Matcher) -> None:
     found = matcher.match("twitching when when i go to sleep")
-    assert {found.intent, found.runner_up} == {"sleep", "at_night"}
+    assert {found.intent, found.runner_up} == {"sleep", "sleep_starts"}
     assert found.method == "fuzzy"
     assert found.runner_up_confidence >= NEAR_TIE_RATIO * found.confidence
 
@@ -397,7 +397,7 @@ def test_sound_key_of_nothing_is_empty(word: str) -> None:
     ("text", "intent"),
     [
         # a recogniser outputs real words that sound like ours
-        ("child i be worried about my twitching muscles", "is_it_serious"),
+        ("shoot i be worried about my twitching muscles", "is_it_serious"),
         ("how can i step my muscles twitching", "remedies"),
         ("what is fast ick you lay shun", "what_is_twitching"),
         # two words run together
@@ -501,7 +501,7 @@ def test_everyday_questions_that_say_nothing_of_twitching_are_declined(matcher, 
     ("text", "intent"),
     [
         ("my legs twitch after running", "after_exercise"),
-        ("is running good for it", "after_exercise"),
+        ("is running good for it", "exercise"),
         ("does caffeine cause twitching", "caffeine"),
         ("what about coffee", "caffeine"),
     ],

@@ -41,6 +41,8 @@ well went were what whatever when whenever where whether which while who whole w
 why will with within without wonder wondering word work working would yeah year
 years yes yet you your yours yourself lately often constantly occasionally randomly
 strange strangely bunch couple week weeks month months hour hours
+two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred
+first under drop
 """
 
 FILLER_STEMS = frozenset(stem(w) for w in _WORDS.split())

@@ -42,6 +42,15 @@ _DATA_KEYS = {
 }
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
+METADATA_FLAGS = {
+    "everyday": "the topic is part of everyday life (coffee, sleep, alcohol, a medicine): a "
+    "question about it that says nothing of twitching is about the thing itself, and is "
+    "declined unless matched exactly",
+    "place": "the answer says where the twitch is (eyelid, calf, hand), not what it is "
+    "about: a red flag names the topic asked about, not the place",
+}
+"""What an intent's ``metadata:`` may say (hassil keeps domain data there), and why."""
+
 
 @dataclass(frozen=True)
 class Template:
@@ -104,6 +113,15 @@ class IntentSet:
     sounds_like: dict[tuple[str, ...], tuple[str, ...]]
     """Heard words -> the words we meant, longest heard phrase first."""
     files: list[Path] = field(default_factory=list)
+    flags: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Metadata flag (``METADATA_FLAGS``) -> the intents whose metadata sets it."""
+    required: dict[str, frozenset[str]] = field(default_factory=dict)
+    """intent -> stemmed keywords, one of which an utterance must hold for a fuzzy match to
+    that intent (hassil's ``required_keywords``): the babies answer needs a baby word."""
+
+    def flagged(self, flag: str) -> frozenset[str]:
+        """Intents whose ``metadata:`` sets ``flag`` (e.g. the everyday topics)."""
+        return self.flags.get(flag, frozenset())
 
     def heard_words(self, text: str) -> list[str]:
         """Utterance -> words with spelled letters joined and misheard phrases fixed."""
@@ -267,6 +285,8 @@ class _Builder:
         self.skip_words: list[str] = []
         self.sounds_like: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.files: list[Path] = []
+        self.flags: dict[str, set[str]] = {flag: set() for flag in METADATA_FLAGS}
+        self.required: dict[str, set[str]] = {}
 
     def error(self, path: Path, line: int | None, message: str) -> None:
         self.errors.append(DataError(path, line, message))
@@ -488,6 +508,8 @@ class _Builder:
             skip_phrases=skip_phrases,
             sounds_like=dict(sorted(self.sounds_like.items(), key=lambda kv: -len(kv[0]))),
             files=self.files,
+            flags={flag: frozenset(names) for flag, names in self.flags.items()},
+            required={name: frozenset(words) for name, words in self.required.items()},
         )
 
     def _parse(self, path: Path, line: int | None, text: str, what: str) -> Expression | None:
@@ -548,6 +570,43 @@ class _Builder:
                 ok = False
         return ok
 
+    def _add_metadata(self, path: Path, name: str, block: dict) -> None:
+        """Read a data block's ``metadata:`` flags (each true or false; unknown flags and
+        values are errors with their line)."""
+        metadata = block.get("metadata")
+        if metadata is None:
+            return
+        line = line_of(block, "metadata")
+        if not isinstance(metadata, dict):
+            self.error(path, line, f"intent '{name}': metadata must be a mapping of flags")
+            return
+        for flag, value in metadata.items():
+            fline = line_of(metadata, flag) or line
+            if flag not in METADATA_FLAGS:
+                known = ", ".join(sorted(METADATA_FLAGS))
+                self.error(path, fline, f"intent '{name}': unknown metadata {flag!r} ({known})")
+            elif not isinstance(value, bool):
+                self.error(path, fline, f"intent '{name}': metadata {flag} is true or false")
+            elif value:
+                self.flags[flag].add(name)
+
+    def _add_required(self, path: Path, name: str, block: dict) -> None:
+        """Read ``required_keywords:`` (a list of words; stemmed like the text)."""
+        keywords = block.get("required_keywords")
+        if keywords is None:
+            return
+        line = line_of(block, "required_keywords")
+        if not isinstance(keywords, list) or not keywords:
+            self.error(path, line, f"intent '{name}': required_keywords is a list of words")
+            return
+        for i, keyword in enumerate(keywords):
+            found = words(keyword) if isinstance(keyword, str) else []
+            if len(found) != 1:
+                self.error(path, line_of(keywords, i) or line,
+                           f"intent '{name}': required keyword {keyword!r} must be one word")
+                continue
+            self.required.setdefault(name, set()).add(stem(found[0]))
+
     def _compile_intents(self, grammar: Grammar):
         templates: list[Template] = []
         patterns: dict[str, list[Pattern]] = {}
@@ -565,6 +624,8 @@ class _Builder:
                         "'sentences:', a non-empty list of templates",
                     )
                     continue
+                self._add_metadata(path, name, block)
+                self._add_required(path, name, block)
                 unknown = set(block) - _DATA_KEYS
                 if unknown:
                     self.error(

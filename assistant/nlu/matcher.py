@@ -22,9 +22,10 @@
    have never seen weigh heavily in coverage, so "what are the symptoms of diabetes" is not
    mistaken for our symptoms answer. Two checks follow: a question about an everyday topic
    that says nothing of twitching ("how do i train for a marathon") is declined (method
-   "everyday"; see EVERYDAY_TOPICS), and an utterance about twitching that would be
-   declined but ends with one of our sentences ("my muscles keep jumping, is that normal")
-   is answered by it (method "question_at_end", 0.7).
+   "everyday": intents whose metadata says ``everyday: true``), and an utterance about
+   twitching that would be declined but ends with one of our sentences ("my muscles keep
+   jumping, is that normal") is answered by it (method "question_at_end", 0.7). A target
+   with ``required_keywords`` is scored only when one of them is said.
 
 Everything is a plain function of the text and the loaded ``IntentSet``; no I/O.
 """
@@ -153,27 +154,6 @@ MIN_EVIDENCE = 1.5
 """Minimum summed log-likelihood ratio for a fuzzy match."""
 DOMAIN_RULES = ("twitch", "muscle")
 """Expansion rules whose words mark a question as being about twitching."""
-EVERYDAY_TOPICS = frozenset(
-    {
-        "caffeine",
-        "dehydration",
-        "anxiety",
-        "diet",
-        "nutrition",
-        "sleep",
-        "at_night",
-        "exercise",
-        "after_exercise",
-        "relaxation",
-        "salt_processed_food",
-    }
-)
-"""Topics that are part of everyday life. A question about one of them that says nothing
-of twitching ("how do i train for a marathon", "how much water should i drink a day") is
-about the thing itself, and our answers are about twitching, so the matcher declines it
-(method "everyday") unless it was matched exactly or points back with "it" or "this". In a
-conversation the dialogue may still read it as a follow-up ("should i stop exercising
-then"). Diseases and remedies are not here: "what is myopathy" is ours whatever its wording."""
 BACK_REFERENCES = frozenset({"it", "this", "that", "them", "these", "those"})
 CONTROL_TARGETS_MIN_COVERAGE = 0.8
 FUZZY_SPELLING_CUTOFF = 82
@@ -321,7 +301,8 @@ class Matcher:
         ranked, toks, method = self.rank(text)
         normalized = " ".join(toks)
         if not ranked:
-            return IntentMatch(None, 0.0, method=method, text=normalized)
+            ending = self._ending(toks) if method == "fuzzy" else None
+            return ending or IntentMatch(None, 0.0, method=method, text=normalized)
         best = ranked[0]
         runner = ranked[1] if len(ranked) > 1 else None
         slots = {TOPIC_SLOT: best.target} if best.target in self._topic_values() else {}
@@ -331,7 +312,7 @@ class Matcher:
             min_coverage = CONTROL_TARGETS_MIN_COVERAGE
         if (
             method == "fuzzy"
-            and best.target in EVERYDAY_TOPICS
+            and best.target in self.intents.flagged("everyday")
             and not anchored
             and BACK_REFERENCES.isdisjoint(toks)
         ):
@@ -343,16 +324,11 @@ class Matcher:
                 runner_up=best.target,
                 runner_up_confidence=round(best.confidence, 3),
             )
-        if method == "fuzzy" and (best.coverage < min_coverage or best.evidence < MIN_EVIDENCE):
-            ending = self._question_at_end(toks) if anchored else None
+        weak = best.coverage < min_coverage or best.evidence < MIN_EVIDENCE
+        if method == "fuzzy" and weak:
+            ending = self._ending(toks)
             if ending is not None:
-                return IntentMatch(
-                    ending,
-                    QUESTION_AT_END_CONFIDENCE,
-                    slots={TOPIC_SLOT: ending} if ending in self._topic_values() else {},
-                    method="question_at_end",
-                    text=normalized,
-                )
+                return ending
             return IntentMatch(
                 None,
                 round(best.confidence, 3),
@@ -399,6 +375,21 @@ class Matcher:
                 target, heard = found_guess
                 return [Scored(target, 99.0, 1.0, SOUND_GUESS_CONFIDENCE)], heard, "sound_guess"
         return self._score(repaired)[:limit], repaired, "fuzzy"
+
+    def _ending(self, toks: list[str]) -> IntentMatch | None:
+        """The question a story about twitching ends with, as a match (None if none)."""
+        if not any(t in self.anchors for t in toks):
+            return None
+        ending = self._question_at_end(toks)
+        if ending is None:
+            return None
+        return IntentMatch(
+            ending,
+            QUESTION_AT_END_CONFIDENCE,
+            slots={TOPIC_SLOT: ending} if ending in self._topic_values() else {},
+            method="question_at_end",
+            text=" ".join(toks),
+        )
 
     def _question_at_end(self, toks: list[str]) -> str | None:
         """The answer whose template the utterance ends with exactly, after a story: "my
@@ -626,7 +617,11 @@ class Matcher:
         weights = {t: self._weight(t) for t in content}
         total = sum(weights.values()) or 1.0
         scored = []
+        present = set(content)
         for target in self.targets:
+            required = self.intents.required.get(target)
+            if required and required.isdisjoint(present):
+                continue  # "twitching when i go to sleep" is not about babies
             table = self.loglr[target]
             evidence = 0.0
             explained = 0.0

@@ -155,8 +155,9 @@ _IRREGULAR = {
 
 
 def clean(text: str, max_chars: int = MAX_CHARS) -> str:
-    """Lower-case, NFKC, plain apostrophes, cut to ``max_chars``."""
-    text = unicodedata.normalize("NFKC", text[:max_chars]).lower()
+    """Lower-case, NFKC, plain apostrophes, cut to ``max_chars`` before and after
+    normalising (NFKC makes one U+FDFA eighteen letters)."""
+    text = unicodedata.normalize("NFKC", text[:max_chars])[:max_chars].lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     return text
 
