@@ -18,9 +18,9 @@ from hassil.expression import Expression, ListReference, RuleReference, Sequence
 from hassil.parse_expression import parse_sentence
 
 from assistant.errors import DataError, DataErrors
-from assistant.nlu.templates import Expansion, Grammar
+from assistant.nlu.templates import Expansion, Grammar, TemplateTooLarge
 from assistant.nlu.text import stem, words
-from assistant.yamlfile import LineDict, line_of, load_yaml
+from assistant.yamlfile import LineDict, line_of, load_yaml, short
 
 LOG = logging.getLogger("assistant.nlu")
 
@@ -463,7 +463,7 @@ class _Builder:
     # -- whole set -------------------------------------------------------------------------
     def finish(self) -> IntentSet:
         rules = self._parse_rules()
-        lists = self._parse_lists()
+        lists = self._parse_lists(rules)
         skip_phrases = sorted(
             {tuple(stem(w) for w in words(p)) for p in self.skip_words if words(p)},
             key=len,
@@ -494,7 +494,9 @@ class _Builder:
         try:
             return parse_sentence(text, keep_text=True).expression
         except Exception as exc:  # hassil raises several types for bad templates
-            self.error(path, line, f"{what}: cannot parse template {text!r}: {exc}")
+            reason = " ".join(str(exc).split())
+            reason = reason if len(reason) <= 100 else reason[:97] + "..."
+            self.error(path, line, f"{what}: cannot parse template {short(text)}: {reason}")
             return None
 
     def _parse_rules(self) -> dict[str, Expression]:
@@ -510,7 +512,9 @@ class _Builder:
             )
         return rules
 
-    def _parse_lists(self) -> dict[str, list[tuple[Expression, str]]]:
+    def _parse_lists(self, rules: dict[str, Expression]) -> dict[str, list[tuple[Expression, str]]]:
+        """Parse list values; a value's unknown rule or list is reported on the value's own
+        line (not on the line of some template that uses the list)."""
         lists: dict[str, list[tuple[Expression, str]]] = {}
         for name, (path, _line, body) in self.list_defs.items():
             values: list[tuple[Expression, str]] = []
@@ -519,12 +523,20 @@ class _Builder:
                 text_in = value if isinstance(value, str) else value["in"]
                 out = value if isinstance(value, str) else str(value["out"])
                 expr = self._parse(path, vline, text_in, f"list {{{name}}}")
-                if expr is not None:
+                if expr is not None and self._check_references(
+                    expr, rules, path, vline, f"list {{{name}}}"
+                ):
                     values.append((expr, out))
             lists[name] = values
         return lists
 
-    def _check_references(self, expr, rules, path, line, what, seen=()) -> bool:
+    def _check_references(self, expr, rules, path, line, what, seen=(), checked=None) -> bool:
+        """Every rule and list ``expr`` refers to exists, and no rule refers to itself.
+
+        ``checked`` holds rules already verified for this expression, so a rule used by many
+        rules is walked once (without it, rules nested in rules cost exponential time).
+        """
+        checked = set() if checked is None else checked
         ok = True
         for ref in _walk(expr):
             if isinstance(ref, RuleReference):
@@ -536,13 +548,14 @@ class _Builder:
                         path, line, f"{what}: expansion rule <{ref.rule_name}> refers to itself"
                     )
                     ok = False
-                elif ref.rule_name in rules:
-                    ok = (
-                        self._check_references(
-                            rules[ref.rule_name], rules, path, line, what, (*seen, ref.rule_name)
-                        )
-                        and ok
+                elif ref.rule_name in rules and ref.rule_name not in checked:
+                    found = self._check_references(
+                        rules[ref.rule_name], rules, path, line, what, (*seen, ref.rule_name),
+                        checked,
                     )
+                    if found:
+                        checked.add(ref.rule_name)
+                    ok = found and ok
             elif isinstance(ref, ListReference) and ref.list_name not in self.list_defs:
                 self.error(path, line, f"{what}: unknown slot list {{{ref.list_name}}}")
                 ok = False
@@ -582,9 +595,14 @@ class _Builder:
                     if compiled is None:
                         continue
                     pattern, expr = compiled
+                    try:
+                        sampled = grammar.expand(expr)
+                    except (TemplateTooLarge, RecursionError) as exc:
+                        self.error(path, sline, _too_large(name, text, exc))
+                        continue
                     templates.append(pattern.template)
                     patterns[name].append(pattern)
-                    examples.extend((pattern.template, e) for e in grammar.expand(expr))
+                    examples.extend((pattern.template, e) for e in sampled)
         return templates, patterns, examples
 
     def _compile_one(self, grammar, name, text, path, line) -> tuple[Pattern, Expression] | None:
@@ -598,11 +616,16 @@ class _Builder:
             source = grammar.to_regex(expr, groups)
             required = grammar.required(expr)
             first, can_be_empty = grammar.first_words(expr)
-        except (RecursionError, KeyError, TypeError) as exc:
-            self.error(path, line, f"intent '{name}': template {text!r} cannot be compiled: {exc}")
+        except (TemplateTooLarge, RecursionError) as exc:
+            self.error(path, line, _too_large(name, text, exc))
+            return None
+        except (KeyError, TypeError) as exc:
+            self.error(
+                path, line, f"intent '{name}': template {short(text)} cannot be compiled: {exc}"
+            )
             return None
         if not source:
-            self.error(path, line, f"intent '{name}': template {text!r} says nothing")
+            self.error(path, line, f"intent '{name}': template {short(text)} says nothing")
             return None
         template = Template(intent=name, source=text, path=str(path), line=line or 0)
         pattern = Pattern(
@@ -614,6 +637,11 @@ class _Builder:
             first=None if can_be_empty else first,
         )
         return pattern, expr
+
+
+def _too_large(name: str, text: str, exc: BaseException) -> str:
+    why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+    return f"intent '{name}': template {short(text)} is too large: {why}"
 
 
 def _walk(expr: Expression) -> Iterable[Expression]:
