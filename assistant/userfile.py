@@ -130,7 +130,7 @@ def _size(limit: int) -> str:
 
 def read_stream_capped(stream: BinaryIO, limit: int, what: str = "standard input") -> bytes:
     """All of a stream (stdin) up to ``limit`` bytes; UserFileError beyond that."""
-    return read_capped(stream, limit, what, what)
+    return read_capped(stream, limit, what, "input")
 
 
 def bounded_lines(stream: BinaryIO, max_line: int, what: str = "standard input"):

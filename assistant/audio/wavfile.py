@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from assistant import userfile
 from assistant.errors import AudioError
 
 LOG = logging.getLogger("assistant.audio")
@@ -112,16 +113,11 @@ class WavFile:
         return AudioError(f"{self.path}: {what}")
 
     def _open(self) -> BinaryIO:
+        """Regular files only: a FIFO would block (or never end), a device never ends."""
         try:
-            return open(self.path, "rb")
-        except FileNotFoundError:
-            raise self._fail("no such file") from None
-        except IsADirectoryError:
-            raise self._fail("is a folder, not a WAV file") from None
-        except PermissionError:
-            raise self._fail("permission denied") from None
-        except OSError as exc:
-            raise self._fail(f"cannot open the file ({exc.strerror or exc})") from None
+            return userfile.open_regular(self.path, "WAV file")
+        except userfile.UserFileError as exc:
+            raise self._fail(exc.reason) from None
 
     def _parse_header(self, f: BinaryIO) -> None:
         f.seek(0, 2)

@@ -176,8 +176,12 @@ def load_report(path: Path) -> dict[str, object]:
     vosk.SetLogLevel(-1)
     before = _rss_bytes()
     started = time.perf_counter()
+    from assistant.streams import native_stderr_dropped
+
+    debug = LOG.isEnabledFor(logging.DEBUG)
     try:
-        model = vosk.Model(str(path))
+        with native_stderr_dropped(keep=debug):  # Kaldi's usage text + ERROR line
+            model = vosk.Model(str(path))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
         raise ModelError(f"Vosk could not load the model in {path} ({exc}); it may be "
                          "damaged: install it again") from None
