@@ -77,8 +77,8 @@ class _Clock:
     def left(self) -> float:
         return self.end - time.monotonic()
 
-    def check(self, done: int) -> None:
-        if self.left() <= 0:
+    def check(self, done: int, slack: float = 0.0) -> None:
+        if self.left() <= slack:
             raise _Dropped(
                 f"the download took longer than {self.seconds:.0f} s (stopped after {_mb(done)})"
             )
@@ -388,7 +388,11 @@ def _stream(url: str, response: http.client.HTTPResponse, part: Path, offset: in
         while True:
             clock.check(done)
             _set_timeout(response, min(limits.timeout, max(clock.left(), 0.01)))
-            chunk = _read(response, done)
+            try:
+                chunk = _read(response, done)
+            except _Dropped:
+                clock.check(done, slack=0.1)  # the deadline, not the socket, ran out
+                raise
             if not chunk:
                 break
             if done + len(chunk) > limit:

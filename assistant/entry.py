@@ -22,13 +22,18 @@ def _interrupted(signum: int, frame: object) -> None:
         os._exit(130)
 
 
-def run() -> int:
-    """Console-script target (``assistant``) and ``python -m assistant``."""
+def install_quiet_interrupt() -> None:
+    """Ctrl-C exits with 130 and one line, until ``cli.main`` restores Python's handler."""
     try:
         if _signal.getsignal(_signal.SIGINT) is not _signal.SIG_IGN:  # nohup/&: stay ignored
             _signal.signal(_signal.SIGINT, _interrupted)
     except ValueError:  # not the main thread (embedded use): leave signals alone
         pass
+
+
+def run() -> int:
+    """Console-script target (``assistant``) and ``python -m assistant``."""
+    install_quiet_interrupt()
     from assistant.cli import main
 
     return main()
