@@ -139,7 +139,9 @@ def is_output_error(exc: OSError) -> bool:
 def native_stderr_dropped(keep: bool = False):
     """Send what C libraries write to fd 2 (Kaldi's usage text and ``ERROR (VoskAPI...)``
     lines when a model is damaged) to a temporary file, and drop it unless ``keep``; our own
-    one-line message says what went wrong. Process-wide: use around short calls only."""
+    one-line message says what went wrong. fd 2 is process-wide: use it only where one
+    thread runs (a one-shot command), never in the voice loop, where another thread's
+    redirection could interleave and leave fd 2 pointing at a deleted file."""
     import tempfile
 
     try:

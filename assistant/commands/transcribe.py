@@ -81,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model_dir(args.model)
 
     from assistant.speech.recognizer import load_model, transcribe_file
+    from assistant.streams import native_stderr_dropped
 
-    model = load_model(model_dir)
+    with native_stderr_dropped(keep=LOG.isEnabledFor(logging.DEBUG)):  # Kaldi's usage dump
+        model = load_model(model_dir)
     if phrases is not None:
         from assistant.speech.recognizer import build_grammar
 

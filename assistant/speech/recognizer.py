@@ -54,7 +54,6 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AudioError, ModelError
 from assistant.stages import Alternative, Transcript, Word
-from assistant.streams import native_stderr_dropped
 
 if TYPE_CHECKING:
     import vosk
@@ -119,10 +118,8 @@ def load_model(path: str | Path) -> vosk.Model:
 
     if not logging.getLogger("assistant").isEnabledFor(logging.DEBUG):
         vosk.SetLogLevel(-3)  # Kaldi prints ERROR lines for damaged files; we say it in one line
-    debug = logging.getLogger("assistant").isEnabledFor(logging.DEBUG)
     try:
-        with native_stderr_dropped(keep=debug):  # Kaldi's usage text + ERROR line
-            model = vosk.Model(str(path))
+        model = vosk.Model(str(path))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
         raise ModelError(
             f"{path}: Vosk could not load this model (files damaged or incomplete: {exc}); "
