@@ -250,7 +250,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
         reason, line = _reason(exc)
         where = f"{file}:{line}" if line else str(file)
         message = (
-            f"The settings file is damaged ({where}: {reason}); using the defaults. "
+            f"The settings file {where} is damaged ({reason}); using the defaults. "
             "The file is left as it is."
         )
         LOG.info("%s", message)  # the caller shows/speaks settings.warning
