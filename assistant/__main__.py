@@ -1,5 +1,6 @@
 """Allow ``python -m assistant``."""
 
-from assistant.cli import main
+from assistant.entry import run
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(run())

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
-import pickle
+import re
 import sys
 import time
 from pathlib import Path
 
+from assistant import skillcache, userfile
 from assistant.dialogue import Skill
 from assistant.errors import DataError, DataErrors
 from assistant.knowledge import Knowledge, load_knowledge
 from assistant.nlu.loader import IntentSet, load_intents
 from assistant.resources import default_intents_dir, default_knowledge_file, default_lexicon_files
 from assistant.situation import Lexicon, load_lexicon
+from assistant.yamlfile import MAX_YAML_BYTES
 
 LOG = logging.getLogger("assistant.app")
 
@@ -67,14 +70,15 @@ def _collecting(errors: list[DataError], load, *paths: Path):
 def load_skill(intents: str | None = None, knowledge: str | None = None) -> Skill:
     """Data loaded, validated and cross-checked, ready for ``Skill.turn``.
 
-    The built skill is cached (pickle, keyed by a hash of the data files and of the code
-    that builds it) so that text commands start in well under half a second. Only data
-    that validated cleanly is ever cached; any cache problem just means a fresh build.
+    The built skill is cached (plain JSON data, see ``assistant.skillcache``; keyed by a
+    hash of the data files and of the code that builds it) so that text commands start in
+    well under half a second. Only data that validated cleanly is ever cached; any cache
+    problem just means a fresh build.
     """
     intents_dir, knowledge_file = data_paths(intents, knowledge)
-    cache_file = _cache_file(intents_dir, knowledge_file)
-    if cache_file is not None:
-        skill = _read_cache(cache_file)
+    cache = _cache_file(intents_dir, knowledge_file)
+    if cache is not None:
+        skill = _read_cache(*cache)
         if skill is not None:
             return skill
     errors: list[DataError] = []
@@ -86,12 +90,17 @@ def load_skill(intents: str | None = None, knowledge: str | None = None) -> Skil
     if problems or errors or lexicon is None:
         raise DataErrors(errors + problems)
     skill = Skill(intent_set, kb, lexicon)
-    if cache_file is not None:
-        _write_cache(cache_file, skill)
+    # The sampled sentences trained the matcher; answering never reads them again, and they
+    # were over half of the cache (5 of 9 MB, most of its read time).
+    intent_set.examples = []
+    if cache is not None:
+        _write_cache(*cache, skill)
     return skill
 
 
 _CODE_FILES = (
+    "app.py",
+    "skillcache.py",
     "dialogue.py",
     "knowledge.py",
     "safety.py",
@@ -109,12 +118,18 @@ _CODE_FILES = (
     "situation/reader.py",
     "emergency_number.py",
 )
+CACHE_PREFIX = "skill-"
+CACHE_SUFFIX = ".json"
+_CACHE_NAME = re.compile(r"skill-[0-9a-f]{32}\.json")
+"""Exactly the names this code writes: nothing else in the cache folder is ever deleted."""
+_CACHE_TEMP = re.compile(r"\.skill-[0-9a-f]{32}\.json\.(\d+)\.tmp")
+MAX_CACHE_BYTES = 64_000_000
+"""The cache of the shipped data is about 3 MB; a larger file is not ours."""
 
 
-def _cache_file(intents_dir: Path, knowledge_file: Path) -> Path | None:
-    """Where the built skill for exactly these files and this code is cached."""
-    if os.environ.get("ASSISTANT_NO_CACHE"):
-        return None
+def _data_digest(intents_dir: Path, knowledge_file: Path) -> str | None:
+    """Hash of the Python version, our code and the data files; None if any is unreadable
+    (the normal load then reports the problem properly)."""
     digest = hashlib.sha256(sys.version.encode())
     try:
         package = Path(__file__).resolve().parent
@@ -123,36 +138,79 @@ def _cache_file(intents_dir: Path, knowledge_file: Path) -> Path | None:
         files = sorted(p for p in intents_dir.iterdir() if p.suffix in (".yaml", ".yml"))
         for path in [*files, knowledge_file, *default_lexicon_files()]:
             digest.update(str(path.resolve()).encode())
-            digest.update(path.read_bytes())
-    except OSError:
-        return None  # unreadable data: let the normal load report it properly
+            digest.update(userfile.read_bytes(path, MAX_YAML_BYTES, "YAML file"))
+    except (OSError, userfile.UserFileError):
+        return None
+    return digest.hexdigest()[:32]
+
+
+def _cache_file(intents_dir: Path, knowledge_file: Path) -> tuple[Path, str] | None:
+    """Where the built skill for exactly these files and this code is cached, and its key."""
+    if os.environ.get("ASSISTANT_NO_CACHE"):
+        return None
+    key = _data_digest(intents_dir, knowledge_file)
+    if key is None:
+        return None
     from platformdirs import user_cache_dir
 
     cache_dir = Path(os.environ.get("ASSISTANT_CACHE_DIR") or user_cache_dir("twitch-assistant"))
-    return cache_dir / f"skill-{digest.hexdigest()[:32]}.pickle"
+    return cache_dir / f"{CACHE_PREFIX}{key}{CACHE_SUFFIX}", key
 
 
-def _read_cache(path: Path) -> Skill | None:
+def _read_cache(path: Path, key: str) -> Skill | None:
     try:
-        with path.open("rb") as handle:
-            skill = pickle.load(handle)
-    except FileNotFoundError:
+        raw = userfile.read_bytes(path, MAX_CACHE_BYTES, "cache file")
+    except userfile.UserFileError as exc:
+        if exc.reason != "no such file":
+            LOG.debug("ignoring skill cache %s: %s", path, exc.reason)
         return None
-    except Exception as exc:  # a stale or damaged cache is never fatal
+    try:
+        skill = skillcache.loads(raw, key)
+    except skillcache.CacheFormatError as exc:  # a stale or damaged cache is never fatal
         LOG.debug("ignoring skill cache %s: %s", path, exc)
         return None
     return skill if isinstance(skill, Skill) else None
 
 
-def _write_cache(path: Path, skill: Skill) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+def _write_cache(path: Path, key: str, skill: Skill) -> None:
+    """Write the cache atomically, then delete older caches: only files whose names this
+    code writes (``skill-<32 hex>.json`` and its own temporary files of dead processes)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        text = skillcache.dumps(skill, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("skill-*"):
-            old.unlink(missing_ok=True)
-        with tmp.open("wb") as handle:
-            pickle.dump(skill, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        with tmp.open("x", encoding="utf-8") as handle:
+            handle.write(text)
         os.replace(tmp, path)
-    except Exception as exc:  # read-only home, full disk: just build every time
+    except (OSError, skillcache.CacheFormatError, RecursionError) as exc:
+        # read-only home, full disk, a cache "folder" that is a file: build every time
         LOG.debug("could not write skill cache %s: %s", path, exc)
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return
+    _remove_old_caches(path)
+
+
+def _remove_old_caches(keep: Path) -> None:
+    try:
+        entries = list(keep.parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == keep.name:
+            continue
+        temp = _CACHE_TEMP.fullmatch(entry.name)
+        ours = _CACHE_NAME.fullmatch(entry.name) or (temp and not _pid_alive(int(temp[1])))
+        if ours and entry.is_file() and not entry.is_symlink():
+            with contextlib.suppress(OSError):
+                entry.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True

@@ -9,13 +9,14 @@ command never touches this file. Command modules must stay cheap to import: heav
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import pkgutil
 import sys
 from types import ModuleType
 
-from assistant import __version__
+from assistant import __version__, streams
 from assistant.errors import AssistantError
 
 LOG = logging.getLogger("assistant")
@@ -89,31 +90,53 @@ def _setup_logging(verbosity: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status. Never lets a traceback reach the user."""
-    parser, modules = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    _setup_logging(args.verbose or 0)
-    command = args.command or DEFAULT_COMMAND
-    module = modules.get(command)
-    if module is None:
-        parser.print_help(sys.stderr)
-        return 2
-    if args.command is None:
-        args = parser.parse_args([*argv, command])
+    streams.prepare()
     try:
+        _restore_interrupts()
+        parser, modules = build_parser()
+        argv = list(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(argv)
+        _setup_logging(args.verbose or 0)
+        command = args.command or DEFAULT_COMMAND
+        module = modules.get(command)
+        if module is None:
+            parser.print_help(sys.stderr)
+            return 2
+        if args.command is None:
+            args = parser.parse_args([*argv, command])
         return int(module.run(args) or 0)
     except AssistantError as exc:
-        print(f"assistant: {exc.message}", file=sys.stderr)
+        _error_line(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("assistant: interrupted", file=sys.stderr)
+        _error_line("interrupted")
         return 130
-    except BrokenPipeError:
-        return 0
+    except OSError as exc:
+        if streams.is_output_error(exc):
+            return streams.output_failed(exc)
+        return _internal_error(exc)
     except Exception as exc:  # last line of defence: one line, details only with -v
-        LOG.debug("internal error", exc_info=True)
-        print(
-            f"assistant: internal error: {type(exc).__name__}: {exc} (run with -vv for details)",
-            file=sys.stderr,
-        )
-        return 1
+        return _internal_error(exc)
+
+
+def _restore_interrupts() -> None:
+    """Ctrl-C raises KeyboardInterrupt again (``assistant.entry`` exits at once until here)."""
+    import signal
+
+    with contextlib.suppress(ValueError):  # not the main thread
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _error_line(message: str) -> None:
+    """One line on stderr; a message that cannot be shown is not worth a second failure."""
+    with contextlib.suppress(Exception):
+        text = " ".join(str(message).split())
+        print(f"assistant: {text}", file=sys.stderr, flush=True)
+
+
+def _internal_error(exc: BaseException) -> int:
+    LOG.debug("internal error", exc_info=True)
+    text = " ".join(str(exc).split())[:200]
+    _error_line(f"internal error: {type(exc).__name__}: {text} (run with -vv for details)")
+    return 1

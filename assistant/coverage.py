@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from assistant.dialogue import CONTROL_INTENTS
 from assistant.errors import DataError
 from assistant.knowledge import Knowledge
-from assistant.nlu.loader import TOPIC_SLOT, IntentSet
+from assistant.nlu.loader import TOPIC_SLOT, IntentSet, Pattern
 
 SAMPLES_PER_TEMPLATE = 6
 """Sentences per template tried against other intents when looking for overlaps."""
@@ -79,10 +80,13 @@ def unreached_answers(intents: IntentSet, kb: Knowledge) -> list[DataError]:
 
 
 def shared_templates(intents: IntentSet) -> list[Overlap]:
-    """Sentences that exact-match templates of two intents with different answers."""
-    from assistant.nlu.matcher import Matcher
+    """Sentences that exact-match templates of two intents with different answers.
 
-    matcher = Matcher(intents)
+    Near-linear in the number of templates: each sample is tried only against templates
+    indexed under one of its words (see ``_TemplateIndex``), not against every template
+    that starts with the same word (10 000 templates all starting "what ..." took 38 s).
+    """
+    index = _TemplateIndex(intents)
     overlaps: list[Overlap] = []
     seen: set[tuple[str, str]] = set()
     per_template: dict[int, int] = {}
@@ -92,8 +96,7 @@ def shared_templates(intents: IntentSet) -> list[Overlap]:
             continue
         per_template[key] = per_template.get(key, 0) + 1
         target = dict(expansion.slots).get(TOPIC_SLOT, template.intent)
-        others = matcher.exact_targets(list(expansion.tokens))
-        for other in others:
+        for other in index.targets(list(expansion.tokens)):
             pair = tuple(sorted((target, other)))
             if other != target and pair not in seen:
                 seen.add(pair)
@@ -101,3 +104,47 @@ def shared_templates(intents: IntentSet) -> list[Overlap]:
                     Overlap(" ".join(expansion.tokens), target, other, template.path, template.line)
                 )
     return overlaps
+
+
+class _TemplateIndex:
+    """Templates filed under their rarest required word (or, with none, under each word
+    they can start with), so a sentence is only tried against templates whose filing word
+    it contains. The regex decides, as in the matcher; the index only skips templates that
+    cannot match."""
+
+    def __init__(self, intents: IntentSet) -> None:
+        self.intents = intents
+        patterns = [p for ps in intents.patterns.values() for p in ps]
+        frequency = Counter(word for p in patterns for word in p.required)
+        self.by_word: dict[str, list[Pattern]] = defaultdict(list)
+        self.always: list[Pattern] = []
+        for pattern in patterns:
+            if pattern.required:
+                rarest = min(sorted(pattern.required), key=frequency.__getitem__)
+                self.by_word[rarest].append(pattern)
+            elif pattern.first is not None:
+                for word in pattern.first:
+                    self.by_word[word].append(pattern)
+            else:
+                self.always.append(pattern)
+
+    def targets(self, toks: list[str]) -> list[str]:
+        """Every target whose templates match ``toks`` exactly."""
+        text = "".join(t + " " for t in toks)
+        present = set(toks)
+        found: dict[str, None] = {}
+        tried: set[int] = set()
+        candidates = [p for word in present for p in self.by_word.get(word, ())]
+        for pattern in [*candidates, *self.always]:
+            if id(pattern) in tried or not pattern.required <= present:
+                continue
+            tried.add(id(pattern))
+            match = pattern.regex.fullmatch(text)
+            if match is None:
+                continue
+            target = pattern.template.intent
+            for group, list_name in pattern.groups.items():
+                if list_name == TOPIC_SLOT and match.group(group):
+                    target = self.intents.list_values(list_name).get(match.group(group), target)
+            found.setdefault(target, None)
+        return list(found)

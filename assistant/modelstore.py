@@ -30,6 +30,8 @@ DEFAULT_MODEL_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff417
 lists MD5 and size; this value is the Git LFS object id of Rhasspy's mirror of the same file
 (huggingface.co/rhasspy/vosk-models, en/vosk-model-small-en-us-0.15.zip, size 41205931), and
 several independent projects pin the same hash for the alphacephei.com URL."""
+DEFAULT_MODEL_BYTES = 41_205_931
+"""Size of the official zip (the catalogue's figure): the download never takes more."""
 
 MODELS_DIR_ENV = "ASSISTANT_MODELS_DIR"
 MODEL_ENV = "ASSISTANT_MODEL"
@@ -54,6 +56,17 @@ class ArchiveError(ModelError):
 
 class DiskSpaceError(ModelError):
     """Not enough room to unpack; the downloaded file itself is still good."""
+
+
+MAX_UNPACKED_BYTES = 12_000_000_000
+"""No Vosk model is larger unpacked (the biggest are about 4 GB)."""
+MAX_RATIO = 25
+"""Unpacked / packed size of a whole archive. Model files compress 1.1-3x; a zip bomb
+(8.3 MB -> 8.6 GB) is over 1000x."""
+RATIO_FROM_BYTES = 100_000_000
+"""The ratio is checked only past this unpacked size (tiny text-only zips compress well)."""
+MAX_MODEL_FILES = 100_000
+"""Members in an archive or files in a folder; a model has a few dozen."""
 
 
 @dataclass(frozen=True)
@@ -308,15 +321,70 @@ def _default_folder_name(source: Path) -> str:
 
 
 def _stage_folder(source: Path, staging: Path) -> tuple[Path, str]:
+    """Copy a model folder: regular files and folders only, never following a symlink.
+
+    A symlink inside a model could point anywhere (``/etc/passwd``, a whole home folder) and
+    a FIFO or device would hang the copy, so any such entry refuses the install.
+    """
+    source = source.resolve()  # the folder named itself may be a link; nothing inside it
     _validate_staged(source, source)
+    files = _scan_folder(source)
+    _check_space(staging, sum(size for _, size in files))
     target = staging / "model"
-    needed = _folder_size(source)
-    _check_space(staging, needed)
     try:
-        shutil.copytree(source, target)
-    except (OSError, shutil.Error) as exc:
+        target.mkdir()
+        for rel, size in files:
+            _copy_entry(source, target, rel, size)
+    except OSError as exc:
         raise ModelError(f"could not copy {source}: {_reason(exc)}") from None
-    return target, _default_folder_name(source.resolve())
+    return target, _default_folder_name(source)
+
+
+def _scan_folder(source: Path) -> list[tuple[PurePosixPath, int]]:
+    """Every entry under ``source`` (folders with size -1), refusing anything but regular
+    files and folders; never follows a symlink."""
+    found: list[tuple[PurePosixPath, int]] = []
+    pending = [PurePosixPath()]
+    while pending:
+        rel = pending.pop()
+        try:
+            entries = sorted(os.scandir(source / rel), key=lambda e: e.name)
+        except OSError as exc:
+            raise ModelError(f"cannot read {source / rel}: {_reason(exc)}") from None
+        for entry in entries:
+            child = rel / entry.name
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):
+                raise ArchiveError(
+                    f"refusing to install {source}: {child} is a symbolic link (a model "
+                    "folder holds only files and folders; copy the real files instead)"
+                )
+            if stat.S_ISDIR(info.st_mode):
+                found.append((child, -1))
+                pending.append(child)
+            elif stat.S_ISREG(info.st_mode):
+                found.append((child, info.st_size))
+            else:
+                raise ArchiveError(
+                    f"refusing to install {source}: {child} is not a regular file"
+                )
+            if len(found) > MAX_MODEL_FILES:
+                raise ArchiveError(f"{source} holds over {MAX_MODEL_FILES} files; not a model")
+    return sorted(found, key=lambda item: item[0].parts)
+
+
+def _copy_entry(source: Path, target: Path, rel: PurePosixPath, size: int) -> None:
+    """Copy one scanned entry; opened without following links, checked again once open."""
+    destination = target.joinpath(*rel.parts)
+    if size < 0:
+        destination.mkdir()
+        return
+    fd = os.open(source.joinpath(*rel.parts), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ArchiveError(f"refusing to install {source}: {rel} changed while copying")
+        with open(destination, "xb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def _reason(exc: BaseException) -> str:
@@ -350,6 +418,7 @@ def _stage_zip(source: Path, staging: Path) -> tuple[Path, str]:
         unpacked.mkdir()
         with zipfile.ZipFile(source) as archive:
             members = [(info, _member_path(info)) for info in archive.infolist()]
+            _check_archive_size(source, [info for info, _ in members])
             _check_space(staging, sum(info.file_size for info, _ in members))
             for info, rel in members:
                 _extract_member(archive, info, unpacked, rel)
@@ -361,6 +430,24 @@ def _stage_zip(source: Path, staging: Path) -> tuple[Path, str]:
         raise ModelError(f"could not unpack {source}: {_reason(exc)}") from None
     root = _find_model_root(unpacked, source)
     return root, (root.name if root != unpacked else _zip_stem(source))
+
+
+def _check_archive_size(source: Path, members: list[zipfile.ZipInfo]) -> None:
+    """Refuse, before writing anything, an archive whose headers promise too much."""
+    if len(members) > MAX_MODEL_FILES:
+        raise ArchiveError(f"{source} holds {len(members)} files; a model has a few dozen")
+    unpacked = sum(info.file_size for info in members)
+    packed = sum(info.compress_size for info in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ArchiveError(
+            f"{source} would unpack to {unpacked / 1e9:.1f} GB, more than any model "
+            f"({MAX_UNPACKED_BYTES / 1e9:.0f} GB); nothing was unpacked"
+        )
+    if unpacked > RATIO_FROM_BYTES and unpacked > MAX_RATIO * max(packed, 1):
+        raise ArchiveError(
+            f"{source} would unpack {packed / 1e6:.1f} MB into {unpacked / 1e9:.1f} GB "
+            f"(over {MAX_RATIO}x: a zip bomb, not a model); nothing was unpacked"
+        )
 
 
 def _not_a_zip_message(source: Path) -> str:
@@ -408,8 +495,13 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Pa
         target.mkdir(parents=True, exist_ok=True)
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(info) as src, open(target, "wb") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
+    written = 0
+    with archive.open(info) as src, open(target, "xb") as dst:
+        while block := src.read(1 << 20):
+            written += len(block)
+            if written > info.file_size:  # zipfile stops at the header's size; be sure
+                raise ArchiveError(f"archive member {info.filename!r} is larger than it says")
+            dst.write(block)
 
 
 def _find_model_root(staging: Path, source: Path) -> Path:
@@ -433,6 +525,11 @@ def _find_model_root(staging: Path, source: Path) -> Path:
 def _commit(staged: Path, final: Path) -> Path:
     """Rename the validated model into place; an old one is set aside first, then deleted."""
     aside = None
+    if (final.exists() or final.is_symlink()) and not _replaceable(final):
+        raise ModelError(
+            f"{final} already exists and is not a Vosk model; nothing was replaced (choose "
+            "another --name, or move it away yourself)"
+        )
     if final.exists() or final.is_symlink():
         holder = Path(tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-old-",
                                        dir=final.parent))
@@ -451,6 +548,16 @@ def _commit(staged: Path, final: Path) -> Path:
     if aside is not None:
         _remove(aside.parent)
     return final
+
+
+def _replaceable(path: Path) -> bool:
+    """Only a folder that is a Vosk model (complete, or with a model's own parts) may be
+    replaced by an install; a file, a link or any other folder is the user's."""
+    if path.is_symlink() or not path.is_dir():
+        return False
+    if is_model_dir(path):
+        return True
+    return (path / "am" / "final.mdl").is_file() or (path / "conf" / "model.conf").is_file()
 
 
 def _remove(path: Path) -> None:

@@ -2,8 +2,10 @@
 
 The file lives in the user's config folder (``platformdirs.user_config_dir("twitch-assistant")``,
 e.g. ``~/.config/twitch-assistant/settings.yaml``); ``ASSISTANT_CONFIG`` points elsewhere.
-Reading never fails: a missing file gives the defaults, a damaged one gives the defaults plus a
-warning to speak, and is kept aside as ``settings.yaml.bad`` so nothing the user wrote is lost.
+Reading never fails and never changes a file: a missing file gives the defaults, a damaged one
+gives the defaults plus a warning (naming file:line) and is left exactly as it is. Only saving
+new settings replaces it, and then a file that did not load cleanly is first kept under a free
+name (``settings.yaml.bad``, ``settings.yaml.bad.1``, ...) so nothing the user wrote is lost.
 Writing is atomic, so a full disk leaves the previous file intact.
 
 The ``slower``/``faster``/... functions are pure: the dialogue calls them for "slower",
@@ -17,12 +19,17 @@ import dataclasses
 import logging
 import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from assistant import userfile
 from assistant.errors import AssistantError
+from assistant.yamlfile import TooLongNumber, YamlTooLarge, parse_yaml, short
 
 LOG = logging.getLogger("assistant.settings")
 
@@ -114,12 +121,15 @@ def settings_path(path: Path | str | None = None) -> Path:
 
 
 def _check_rate(value: Any) -> tuple[int, str | None]:
+    if isinstance(value, TooLongNumber):
+        clamped = RATE_MIN if value.negative else RATE_MAX
+        return clamped, f"rate ({value}) is outside {RATE_MIN}..{RATE_MAX}; using {clamped}"
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
         or not math.isfinite(value)
     ):
-        return DEFAULT_RATE, f"rate must be a number of words per minute, not {value!r}"
+        return DEFAULT_RATE, f"rate must be a number of words per minute, not {short(value)}"
     clamped = int(min(max(round(value), RATE_MIN), RATE_MAX))
     if clamped != round(value):
         return clamped, f"rate {value} is outside {RATE_MIN}..{RATE_MAX}; using {clamped}"
@@ -127,18 +137,25 @@ def _check_rate(value: Any) -> tuple[int, str | None]:
 
 
 def _check_volume(value: Any) -> tuple[float, str | None]:
+    """Saved volume keeps to VOLUME_MIN..VOLUME_MAX: a saved 0 (or -5) would make the assistant
+    silent, which the voice commands never allow either."""
+    if isinstance(value, TooLongNumber):
+        clamped = VOLUME_MIN if value.negative else VOLUME_MAX
+        return clamped, f"volume ({value}) is outside {VOLUME_MIN}..{VOLUME_MAX}; using {clamped}"
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return DEFAULT_VOLUME, f"volume must be a number from 0 to 1, not {value!r}"
-    clamped = round(min(max(float(value), 0.0), 1.0), 2)
+        return DEFAULT_VOLUME, f"volume must be a number from {VOLUME_MIN} to 1, not {short(value)}"
+    clamped = round(min(max(float(value), VOLUME_MIN), VOLUME_MAX), 2)
     if clamped != value:
-        return clamped, f"volume {value} is outside 0..1; using {clamped}"
+        return clamped, (
+            f"volume {short(value)} is outside {VOLUME_MIN}..{VOLUME_MAX}; using {clamped}"
+        )
     return clamped, None
 
 
 def _check_optional_text(name: str, value: Any) -> tuple[str | None, str | None]:
     if value is None or (isinstance(value, str) and value.strip()):
         return (value.strip() if isinstance(value, str) else None), None
-    return None, f"{name} must be text, not {value!r}"
+    return None, f"{name} must be text, not {short(value)}"
 
 
 def _check_device(name: str, value: Any) -> tuple[str | int | None, str | None]:
@@ -146,7 +163,7 @@ def _check_device(name: str, value: Any) -> tuple[str | int | None, str | None]:
         return value, None
     if isinstance(value, str) and value.strip():
         return value.strip(), None
-    return None, f"{name} must be a device name or number, not {value!r}"
+    return None, f"{name} must be a device name or number, not {short(value)}"
 
 
 def _check_emergency_number(value: Any) -> tuple[str | None, str | None]:
@@ -176,7 +193,7 @@ def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
             if isinstance(raw, bool):
                 values[key] = raw
             else:
-                problems.append(f"always_listening must be true or false, not {raw!r}")
+                problems.append(f"always_listening must be true or false, not {short(raw)}")
         elif key in checks:
             value, problem = checks[key](raw)
             if problem:
@@ -185,68 +202,70 @@ def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
                 continue  # an empty wake phrase would mean "never wake": keep the default
             values[key] = value
         else:
-            LOG.info("settings: ignoring unknown key %r", key)
+            LOG.info("settings: ignoring unknown key %s", short(key))
     return Settings(**values), problems
 
 
 # -- load / save ----------------------------------------------------------------------------
 
 
-def _set_aside(path: Path) -> Path | None:
-    """Rename a damaged file to ``NAME.bad`` (replacing an older .bad) so the user keeps it."""
-    bad = path.with_name(path.name + ".bad")
-    try:
-        os.replace(path, bad)
-    except OSError as exc:
-        LOG.warning("could not keep the damaged settings file aside: %s", exc)
-        return None
-    return bad
-
-
-def _reason(exc: BaseException) -> str:
-    """A short, one-line reason for a read failure."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8 text"
+def _reason(exc: BaseException) -> tuple[str, int | None]:
+    """A short, one-line reason for a read failure, and its line when known."""
+    if isinstance(exc, userfile.UserFileError):
+        return exc.reason, None
+    if isinstance(exc, YamlTooLarge):
+        return exc.message, exc.line
     if isinstance(exc, RecursionError):
-        return "nested too deeply"
+        return "nested too deeply", None
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text", exc.object[: exc.start].count(b"\n") + 1
     mark = getattr(exc, "problem_mark", None)
     if mark is not None:
-        return f"YAML error on line {mark.line + 1}: {getattr(exc, 'problem', None) or 'syntax'}"
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        return f"not valid YAML: {getattr(exc, 'problem', None) or 'syntax error'}", mark.line + 1
+    position = getattr(exc, "position", None)  # yaml.reader.ReaderError: a control character
+    if isinstance(exc, yaml.YAMLError) and position is not None:
+        return "not valid YAML: a control character is not allowed", None
+    text = " ".join(str(exc).split())
+    return (text[:120] if text else type(exc).__name__), None
+
+
+def _read_mapping(file: Path) -> dict[Any, Any]:
+    """The file's mapping; raises FileNotFoundError, UserFileError, YAML errors or ValueError."""
+    if not file.exists() and not file.is_symlink():
+        raise FileNotFoundError(file)
+    raw = userfile.read_bytes(file, MAX_SETTINGS_BYTES, "settings file")
+    data = parse_yaml(raw.decode("utf-8-sig"))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError("expected 'key: value' lines")
+    return data
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
-    """Read the user's settings; never raises.
+    """Read the user's settings; never raises, never renames or rewrites the file.
 
-    Missing file → defaults. Unreadable or not YAML → defaults, ``warning`` set and the file
-    renamed to ``.bad``. A readable file with some bad values → those values default, the rest
-    are kept, ``warning`` names the problems (the file stays: a later save rewrites it).
+    Missing file → defaults. Unreadable or not YAML → defaults, ``warning`` set (file:line
+    where known). A readable file with some bad values → those values default, the rest
+    are kept, ``warning`` names the problems. ``save_settings`` keeps such a file aside
+    before replacing it.
     """
-    import yaml
-
     file = settings_path(path)
     try:
-        if file.stat().st_size > MAX_SETTINGS_BYTES:
-            raise ValueError(f"file is too large ({file.stat().st_size} bytes)")
-        text = file.read_bytes().decode("utf-8")
-        data = yaml.safe_load(text)
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ValueError("expected 'key: value' lines")
+        data = _read_mapping(file)
     except FileNotFoundError:
         return Settings()
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
-        reason = _reason(exc)
-        if isinstance(exc, (IsADirectoryError, PermissionError)):
-            message = f"Cannot read the settings file {file} ({reason}); using the defaults."
-        else:
-            bad = _set_aside(file)
-            kept = f"; the old file is kept as {bad}" if bad else ""
-            message = f"The settings file {file} is damaged ({reason}); using the defaults{kept}."
+    except userfile.UserFileError as exc:
+        message = f"Cannot read the settings file {file} ({exc.reason}); using the defaults."
+        LOG.info("%s", message)  # the caller shows/speaks settings.warning
+        return Settings(warning=message)
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        reason, line = _reason(exc)
+        where = f"{file}:{line}" if line else str(file)
+        message = (
+            f"The settings file {where} is damaged ({reason}); using the defaults. "
+            "The file is left as it is."
+        )
         LOG.info("%s", message)  # the caller shows/speaks settings.warning
         return Settings(warning=message)
     settings, problems = _from_mapping(data)
@@ -259,6 +278,52 @@ def load_settings(path: Path | str | None = None) -> Settings:
     return settings
 
 
+MAX_KEPT_COPIES = 100
+"""``settings.yaml.bad`` .. ``settings.yaml.bad.99``: beyond that, saving refuses."""
+
+
+def _keep_aside(file: Path) -> Path | None:
+    """Before replacing ``file``: if it exists but did not load cleanly, keep it under the
+    first free name ``NAME.bad[.N]`` (a hard link, made only if the name is free: nothing is
+    overwritten). Returns the name kept, or None when there was nothing to keep."""
+    try:
+        info = file.stat()
+    except OSError:
+        return None  # nothing there (or nothing reachable: the save itself reports why)
+    if not stat.S_ISREG(info.st_mode):
+        raise SettingsError(
+            f"Could not save the settings to {file}: it is not a regular file",
+            spoken="I could not save your settings.",
+        )
+    if load_settings(file).warning is None:
+        return None  # a clean file: replacing it loses nothing
+    for n in range(MAX_KEPT_COPIES):
+        kept = file.with_name(file.name + (".bad" if n == 0 else f".bad.{n}"))
+        try:
+            os.link(file, kept)
+            return kept
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (some filesystems): copy, still never overwriting
+            try:
+                with open(file, "rb") as src, open(kept, "xb") as dst:
+                    dst.write(src.read(MAX_SETTINGS_BYTES + 1))
+                return kept
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise SettingsError(
+                    f"Could not save the settings to {file}: the old file could not be kept "
+                    f"aside ({exc.strerror or exc})",
+                    spoken="I could not save your settings.",
+                ) from None
+    raise SettingsError(
+        f"Could not save the settings to {file}: {MAX_KEPT_COPIES} kept copies "
+        f"({file.name}.bad...) already exist",
+        spoken="I could not save your settings.",
+    )
+
+
 def _to_mapping(settings: Settings) -> dict[str, Any]:
     return {name: getattr(settings, name) for name in _FIELDS}
 
@@ -269,9 +334,10 @@ def save_settings(settings: Settings, path: Path | str | None = None) -> Path:
     A failure at any step leaves the previous file untouched and raises SettingsError.
     Returns the path written.
     """
-    import yaml
-
     file = settings_path(path)
+    kept = _keep_aside(file)
+    if kept is not None:
+        LOG.warning("the old settings file did not load cleanly; it is kept as %s", kept)
     header = "# twitch-assistant settings (written by the assistant; safe to edit)\n"
     text = header + yaml.safe_dump(_to_mapping(settings), sort_keys=False, allow_unicode=True)
     tmp_name: str | None = None

@@ -286,8 +286,9 @@ class VoiceLoop:
             tokenize=words,
         )
         for pattern in patterns:
-            if pattern.expression is not None:
-                phrases += [" ".join(e.tokens) for e in grammar.expand(pattern.expression)]
+            expression = pattern.parsed()
+            if expression is not None:
+                phrases += [" ".join(e.tokens) for e in grammar.expand(expression)]
         return phrases
 
     # -- the loop --------------------------------------------------------------------------

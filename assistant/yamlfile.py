@@ -1,20 +1,63 @@
-"""Load YAML with ``safe_load`` semantics while remembering line numbers.
+"""Load YAML with ``safe_load`` semantics while remembering line numbers, within bounds.
 
 Mappings become ``LineDict`` and sequences ``LineList``: ordinary dicts and lists that also
 know the (1-based) line of each key or item, so validation errors can say ``file:line``.
+
+Every YAML the program reads (intents, knowledge, settings) goes through ``parse_yaml``:
+the file is read by ``assistant.userfile`` (regular files only, size capped while reading),
+and the node graph is measured *before* any object is built, counting each alias as the copy
+it stands for. A 554-byte "billion laughs" file (aliases of aliases) is refused in
+microseconds instead of growing to gigabytes when a message or a walk expands it. An integer
+too long for Python (over 4300 digits) becomes a ``TooLongNumber`` value that validation
+reports like any other wrong value, instead of failing the whole file.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from assistant import userfile
 from assistant.errors import DataError
 
 MAX_YAML_BYTES = 5_000_000
 """Refuse data files beyond this size: ours are a few kB; a huge file is a mistake."""
+
+MAX_YAML_NODES = 1_000_000
+"""Nodes a document may hold with every alias expanded. Our largest file has about 10 000;
+an alias bomb has billions."""
+
+
+class YamlTooLarge(yaml.YAMLError):
+    """The document would expand (through aliases) beyond MAX_YAML_NODES, or refers to itself."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class TooLongNumber:
+    """An integer with more digits than Python converts (4300): kept as a value that every
+    validator rejects with a short message, so one field fails, not the whole file."""
+
+    digits: int
+    negative: bool = False
+
+    def __repr__(self) -> str:
+        return f"a {self.digits}-digit number"
+
+    __str__ = __repr__
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for one-line messages."""
+    text = repr(value) if not isinstance(value, TooLongNumber) else str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class LineDict(dict):
@@ -77,25 +120,87 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return result
 
 
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int | TooLongNumber:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        text = str(node.value).replace("_", "").strip()
+        digits = sum(ch.isdigit() for ch in text)
+        return TooLongNumber(digits, text.startswith("-"))
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def _check_expanded_size(root: yaml.Node, limit: int = MAX_YAML_NODES) -> None:
+    """Count the nodes of ``root`` as if every alias were copied out, without copying.
+
+    Linear in the number of distinct nodes (each node's expanded size is computed once);
+    raises YamlTooLarge past ``limit`` or on an alias that contains itself.
+    """
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            visiting.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in children)
+            if total > limit:
+                raise YamlTooLarge(
+                    f"the YAML expands to more than {limit:,} values through aliases "
+                    "(&anchor/*alias); refusing it",
+                    node.start_mark.line + 1,
+                )
+            sizes[key] = total
+            continue
+        if key in visiting:
+            raise YamlTooLarge("an alias (*name) refers to itself", node.start_mark.line + 1)
+        visiting.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in visiting and id(child) not in sizes:
+                raise YamlTooLarge("an alias (*name) refers to itself", child.start_mark.line + 1)
+            stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse one YAML document within MAX_YAML_NODES; raises yaml.YAMLError (YamlTooLarge
+    included) or RecursionError for nesting deeper than Python's stack."""
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def read_text(path: Path) -> str:
     """Read a data file as UTF-8, turning every failure into a DataError."""
     try:
-        if path.is_dir():
-            raise DataError(path, None, "is a folder, expected a YAML file")
-        size = path.stat().st_size
-        if size > MAX_YAML_BYTES:
-            raise DataError(path, None, f"file is too large ({size} bytes; limit {MAX_YAML_BYTES})")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, None, "file not found") from None
-    except PermissionError:
-        raise DataError(path, None, "permission denied") from None
-    except OSError as exc:
-        raise DataError(path, None, f"cannot read: {exc.strerror or exc}") from None
+        raw = userfile.read_bytes(path, MAX_YAML_BYTES, "YAML file")
+    except userfile.UserFileError as exc:
+        reason = "file not found" if exc.reason == "no such file" else exc.reason
+        if "too large" in reason:
+            reason = f"file is too large (limit {MAX_YAML_BYTES} bytes)"
+        raise DataError(path, None, reason) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -107,7 +212,9 @@ def load_yaml(path: Path) -> Any:
     """Parse one YAML file; syntax errors become DataError with the line."""
     text = read_text(path)
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return parse_yaml(text)
+    except YamlTooLarge as exc:
+        raise DataError(path, exc.line, exc.message) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -212,9 +212,9 @@ def settings_corrupted(bench: Bench) -> Outcome:
         since = loop.started
         warned = any("settings file" in line and "damaged" in line
                      for line in loop.text(stream="err"))
-        kept = (config.parent / "settings.yaml.bad").exists()
-        outcome.notes.append(f"at start: warning printed {warned}, damaged file kept as "
-                             f"settings.yaml.bad {kept}")
+        untouched = config.read_bytes() == b"rate: [200\n\x00\xff volume: :\n"
+        outcome.notes.append(f"at start: warning printed {warned}, damaged file left as it "
+                             f"was {untouched}")
         config.write_text("rate: 200\nvolume: [oops\n")  # damaged while running
         asked = time.monotonic()
         bench.audio.say_and_wait(bench.clips["slower"])
@@ -226,6 +226,8 @@ def settings_corrupted(bench: Bench) -> Outcome:
     finally:
         outcome.survived &= loop.stop() == 0
     outcome.settings = describe_settings(config)
+    kept = sorted(p.name for p in config.parent.glob("settings.yaml.bad*"))
+    outcome.notes.append(f"after saving: the damaged file kept as {kept or 'nothing'}")
     return outcome
 
 

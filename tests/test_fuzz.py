@@ -12,6 +12,11 @@ gets an answer in bounded time.
 2. Random utterances (hypothesis: unicode, control characters, NUL, emoji, right-to-left
    text, 10 000 characters, empty, whitespace) through ``Skill.turn``: no exception, an
    ``Answer`` with a confidence in 0..1, and every call under 50 ms.
+3. Seeded mutations of a settings file (aliases, 5000-digit numbers, unsafe tags, NUL,
+   truncation...): ``load_settings`` never raises, answers within 0.5 s, never changes or
+   renames the file, and any warning is one line. Random grammar files: phrases or one
+   line. Corrupted, truncated, path-escaping and symlink model zips: installed as a valid
+   model inside the models folder, or one-line ModelError with nothing left behind.
 """
 
 from __future__ import annotations
@@ -547,3 +552,120 @@ def test_any_utterance_gets_a_bounded_answer(skill: Skill, text: str) -> None:
         assert not math.isnan(answer.confidence)
         assert 0.0 <= answer.confidence <= 1.0
         assert elapsed < TIME_LIMIT, f"{elapsed * 1000:.1f} ms for {text[:60]!r}"
+
+
+# -- settings, grammar files, model archives (issue 11) -------------------------------------
+GOOD_SETTINGS = (
+    "# twitch-assistant settings\nrate: 200\nvolume: 0.8\nvoice: en-us\n"
+    "wake_phrase: hey computer\nalways_listening: false\ninput_device: 2\n"
+    "output_device: speakers\n"
+)
+SETTINGS_PIECES = (
+    "&a [1, 2]", "*a", "*nothing", "!!python/object:os.system x", "{", "[", "'", '"', "\t",
+    "9" * 5000, "-" + "9" * 5000, ".nan", "-.inf", "1e999", "0x1F", "0o17", "~", "null",
+    "[[[[[[[[[[[[[[[[", "\x00", "\xff", "é", "<<: *a", "? complex\n: key", "---\n---",
+    "%YAML 1.1", "!!binary AAAA", "2001-12-14", "- item",
+)
+
+
+def _mutate_settings(text: str, rng: random.Random) -> bytes:
+    lines = text.splitlines()
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(lines))
+        choice = rng.random()
+        piece = rng.choice(SETTINGS_PIECES)
+        if choice < 0.4:
+            key = lines[i].split(":", 1)[0]
+            lines[i] = f"{key}: {piece}"
+        elif choice < 0.6:
+            lines.insert(i, piece)
+        elif choice < 0.8:
+            lines[i] = lines[i][: rng.randrange(len(lines[i]) + 1)]
+        else:
+            lines[i] = " " * rng.randint(1, 5) + lines[i]
+    data = "\n".join(lines).encode("utf-8", "surrogateescape")
+    if rng.random() < 0.1:
+        data = data[: rng.randrange(len(data) + 1)]
+    return data
+
+
+def test_fuzzed_settings_never_raise_never_change_the_file(tmp_path: Path) -> None:
+    from assistant.settings import Settings, load_settings
+
+    rng = random.Random(11)
+    path = tmp_path / "settings.yaml"
+    for n in range(300):
+        data = _mutate_settings(GOOD_SETTINGS, rng)
+        path.write_bytes(data)
+        started = time.perf_counter()
+        settings = load_settings(path)
+        assert time.perf_counter() - started < 0.5, data[:200]
+        assert isinstance(settings, Settings)
+        assert path.read_bytes() == data, f"case {n} changed the file"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.yaml"]
+        if settings.warning is not None:
+            assert "\n" not in settings.warning and len(settings.warning) < 2000
+            assert "set_int_max_str_digits" not in settings.warning
+
+
+GRAMMAR_PIECES = ("안녕하세요", "# comment", "", "   ", "\x00", "\ufeff", "a" * 5000, "é", "\r")
+
+
+def test_fuzzed_grammar_files_give_phrases_or_one_line(tmp_path: Path) -> None:
+    from assistant.commands.transcribe import read_phrases
+    from assistant.errors import AssistantError
+
+    rng = random.Random(12)
+    path = tmp_path / "grammar.txt"
+    for _ in range(200):
+        kind = rng.random()
+        if kind < 0.3:
+            data = bytes(rng.randrange(256) for _ in range(rng.randint(0, 300)))
+        else:
+            lines = [rng.choice(GRAMMAR_PIECES) for _ in range(rng.randint(0, 20))]
+            data = "\n".join(lines).encode("utf-8")
+        path.write_bytes(data)
+        try:
+            phrases = read_phrases(path)
+        except AssistantError as exc:
+            assert "\n" not in exc.message and exc.message.startswith(str(path))
+        else:
+            assert phrases and all(p.strip() and "\n" not in p for p in phrases)
+
+
+def test_fuzzed_model_archives_install_or_fail_cleanly(tmp_path: Path) -> None:
+    from test_download import model_zip, zip_bytes
+
+    from assistant import modelstore
+    from assistant.errors import ModelError
+
+    rng = random.Random(13)
+    good = model_zip()
+    dest = tmp_path / "models"
+    for n in range(120):
+        kind = rng.random()
+        if kind < 0.4:  # flipped bytes
+            data = bytearray(good)
+            for _ in range(rng.randint(1, 20)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            data = bytes(data)
+        elif kind < 0.6:  # truncated
+            data = good[: rng.randrange(len(good))]
+        elif kind < 0.8:  # odd member names
+            name = rng.choice(["../x", "/abs", "a/../../b", "C:/w", "m/./am/final.mdl", "\\x",
+                               "m/" + "d/" * 50 + "f", "m/am/final.mdl/", ""])
+            data = zip_bytes({name or "e": b"x", "m/conf/model.conf": b"y"})
+        else:  # symlink members
+            data = zip_bytes({"m/am/final.mdl": b"x"}, symlinks={"m/link": "/etc/passwd"})
+        archive = tmp_path / f"case{n}.zip"
+        archive.write_bytes(data)
+        try:
+            installed = modelstore.install_from(archive, dest, name=f"m{n}")
+        except ModelError as exc:
+            assert "\n" not in exc.message and "Traceback" not in exc.message
+            assert not (dest / f"m{n}").exists()
+        else:
+            assert modelstore.is_model_dir(installed)
+            assert installed.resolve().is_relative_to(dest.resolve())
+    hidden = [p.name for p in dest.iterdir() if p.name.startswith(".")] if dest.exists() else []
+    assert hidden == [], f"staging left behind: {hidden}"

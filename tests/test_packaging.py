@@ -68,7 +68,7 @@ def test_wheel_has_the_assistant_entry_point(wheel: Path) -> None:
     entry_points = _read(wheel, ".dist-info/entry_points.txt")
     lines = [line.replace(" ", "") for line in entry_points.splitlines()]
     assert "[console_scripts]" in lines
-    assert "assistant=assistant.cli:main" in lines
+    assert "assistant=assistant.entry:run" in lines
 
 
 def test_wheel_metadata(wheel: Path) -> None:

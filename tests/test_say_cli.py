@@ -120,7 +120,9 @@ def test_damaged_settings_warn_but_still_speak(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "warning" in result.stderr and "damaged" in result.stderr
     assert "Traceback" not in result.stderr
-    assert (tmp_path / "settings.yaml.bad").exists()
+    # a read-only command never renames or rewrites the user's file
+    assert config.read_text(encoding="utf-8") == "rate: [oops\n"
+    assert not (tmp_path / "settings.yaml.bad").exists()
     assert wav_info(out)[2] > 0.3
 
 

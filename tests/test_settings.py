@@ -67,19 +67,22 @@ def test_env_variable_chooses_the_file(tmp_path: Path, monkeypatch: pytest.Monke
         b"rate: !!python/object:os.system x\n",  # unsafe tag: safe_load refuses
     ],
 )
-def test_damaged_file_gives_defaults_warning_and_is_kept(tmp_path: Path, content: bytes) -> None:
+def test_damaged_file_gives_defaults_warning_and_is_left_alone(
+    tmp_path: Path, content: bytes
+) -> None:
     path = tmp_path / "settings.yaml"
     path.write_bytes(content)
     settings = load_settings(path)
     assert settings == Settings()
     assert settings.warning and "damaged" in settings.warning
     assert settings.spoken_warning and str(tmp_path) not in settings.spoken_warning
-    assert not path.exists()
-    assert (tmp_path / "settings.yaml.bad").read_bytes() == content
-    # the next save writes a fresh file and leaves the .bad copy for the user
+    # reading changes nothing: the file stays where it is, no .bad appears
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.yaml"]
+    # the next save writes a fresh file and keeps the damaged one for the user
     save_settings(settings, path)
     assert load_settings(path).warning is None
-    assert (tmp_path / "settings.yaml.bad").exists()
+    assert (tmp_path / "settings.yaml.bad").read_bytes() == content
 
 
 def test_bad_values_default_one_by_one(tmp_path: Path) -> None:

@@ -24,12 +24,14 @@ measurable, and it lets any rate in (96 kHz; 8 kHz for 16 kHz models). Streaming
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from assistant import userfile
 from assistant.errors import AudioError
 
 LOG = logging.getLogger("assistant.audio")
@@ -171,6 +173,7 @@ class AudioFile:
             self._file.close()
             self._file = None
 
+
     def __enter__(self) -> AudioFile:
         return self
 
@@ -198,19 +201,16 @@ class AudioFile:
         return self._fail(f"the file is truncated or damaged{where} (libsndfile: {detail})")
 
     def _check_path(self) -> None:
-        """The file-system problems, in words libsndfile would not find."""
+        """The file-system problems, in words libsndfile would not find. Regular files only
+        (``userfile``): a FIFO would block and ``/dev/zero`` never ends."""
         try:
-            if self.path.is_dir():
-                raise self._fail("is a folder, not an audio file")
-            size = self.path.stat().st_size
-            with open(self.path, "rb") as handle:
+            with userfile.open_regular(self.path, "audio file") as handle:
+                size = os.fstat(handle.fileno()).st_size
                 self._head = handle.read(4)
-        except FileNotFoundError:
-            raise self._fail("no such file") from None
-        except PermissionError:
-            raise self._fail("permission denied") from None
+        except userfile.UserFileError as exc:
+            raise self._fail(exc.reason) from None
         except OSError as exc:
-            raise self._fail(f"cannot open the file ({exc.strerror or exc})") from None
+            raise self._fail(f"cannot read the file ({exc.strerror or exc})") from None
         if size == 0:
             raise self._fail("the file is empty")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from assistant.commands._common import answer_json, emit
 from assistant.errors import UsageError
@@ -15,13 +16,15 @@ def ask_audio(args: argparse.Namespace) -> int:
     from assistant.emergency_number import system_locale
     from assistant.modelstore import resolve_model
     from assistant.speech.recognizer import load_model, transcribe_file
+    from assistant.streams import native_stderr_dropped
 
     if args.question:
         raise UsageError("give either a question or --audio FILE, not both")
     with open_audio(args.audio):  # validate the file before spending seconds loading a model
         pass
     skill = load_skill(args.intents, args.knowledge)
-    model = load_model(resolve_model(args.model))
+    with native_stderr_dropped(keep=logging.getLogger("assistant").isEnabledFor(logging.DEBUG)):
+        model = load_model(resolve_model(args.model))  # Kaldi's usage dump hidden, one thread
     transcript = transcribe_file(model, args.audio, grammar=grammar_phrases(skill.intents))
     _, answer = skill.turn(skill.initial_state(locale_name=system_locale()), transcript)
     if args.json:

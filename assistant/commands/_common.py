@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from assistant.stages import Answer
+from assistant.streams import is_unicode
 
 _LINE_BREAKERS = ("\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 """Characters str.splitlines() and JavaScript treat as line breaks; escaped in JSON lines."""
@@ -27,7 +28,9 @@ def answer_json(question: str, answer: Answer, **extra: object) -> str:
         "text": answer.text,
     }
     record.update(extra)
-    line = json.dumps(record, ensure_ascii=False)
+    # UTF-8 stays readable; a stdout that cannot encode it (PYTHONIOENCODING=ascii) gets
+    # \u escapes, which are still the same JSON, instead of '?' or a crash.
+    line = json.dumps(record, ensure_ascii=not is_unicode(sys.stdout))
     # Keep UTF-8 readable, but never emit characters that some readers treat as line ends.
     for char in _LINE_BREAKERS:
         line = line.replace(char, f"\\u{ord(char):04x}")

@@ -71,10 +71,16 @@ def run(args: argparse.Namespace) -> int:
             speaker.close()
 
 
+MAX_LINE_BYTES = 1_000_000
+"""A question line longer than this stops the reading (``/dev/zero`` has no newline)."""
+
+
 def _stdin_lines():
     """Lines of standard input as text; undecodable bytes are replaced, with one warning."""
+    from assistant.userfile import bounded_lines
+
     warned = False
-    for number, raw in enumerate(sys.stdin.buffer, start=1):
+    for number, raw in bounded_lines(sys.stdin.buffer, MAX_LINE_BYTES):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError:

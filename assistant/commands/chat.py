@@ -18,6 +18,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-device", metavar="NAME_OR_INDEX", help="speaker for --speak")
 
 
+MAX_LINE_BYTES = 1_000_000
+"""A piped line longer than this stops the chat (``/dev/zero`` has no newline)."""
+
+
+def _typed_lines():
+    """Lines typed at a terminal (input() gives line editing); None for unreadable text."""
+    while True:
+        try:
+            yield input("> ")
+        except EOFError:
+            return
+        except UnicodeDecodeError:
+            yield None
+
+
+def _piped_lines():
+    """Lines from a pipe or file, each bounded; undecodable bytes replaced."""
+    from assistant.userfile import bounded_lines
+
+    for _number, raw in bounded_lines(sys.stdin.buffer, MAX_LINE_BYTES):
+        yield raw.decode("utf-8", errors="replace").rstrip("\r\n").replace("\x00", " ")
+
+
 def run(args: argparse.Namespace) -> int:
     from assistant.app import load_skill
     from assistant.emergency_number import system_locale
@@ -33,13 +56,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdin.reconfigure(errors="replace")  # a bad byte must not swallow later lines
     emit("Ask me about muscle twitching. Say help for ideas. Type quit to end.")
     state = skill.initial_state(locale_name=system_locale())
+    lines = _typed_lines() if interactive else _piped_lines()
     try:
-        while True:
-            try:
-                line = input("> " if interactive else "")
-            except EOFError:
-                break
-            except UnicodeDecodeError:
+        for line in lines:
+            if line is None:
                 emit("Sorry, I could not read that text.")
                 continue
             if line.strip().lower() in QUIT_WORDS:

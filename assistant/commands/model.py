@@ -35,6 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dl.add_argument("--dest", metavar="DIR", type=Path, help="models folder to install into")
     dl.add_argument("--force", action="store_true",
                     help="download again even if the model is already installed")
+    dl.add_argument("--timeout", type=_seconds, metavar="S", default=30.0,
+                    help="give up when the server sends (almost) nothing for S seconds "
+                    "(default 30)")
+    dl.add_argument("--max-time", type=_seconds, metavar="S", default=3600.0,
+                    help="give up after S seconds in all (default 3600; rerun to resume)")
+    dl.add_argument("--max-size", type=_megabytes, metavar="MB", default=None,
+                    help="largest archive to accept, in MB (default: the size the server or "
+                    "the catalogue gives, else 512)")
 
     inst = actions.add_parser("install", help="install a model from a zip or a folder",
                               description="Install a Vosk model copied by hand (a .zip or an "
@@ -72,9 +80,32 @@ def _download(args: argparse.Namespace) -> int:
     sha256 = _sha256_arg(args.sha256)
     if sha256 is None and url == modelstore.DEFAULT_MODEL_URL:
         sha256 = modelstore.DEFAULT_MODEL_SHA256
-    installed = download.download_model(url, sha256, args.dest, force=args.force)
+    installed = download.download_model(
+        url, sha256, args.dest, force=args.force, timeout=args.timeout,
+        deadline=args.max_time, max_bytes=args.max_size,
+    )
     print(installed)
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86_400:
+        raise argparse.ArgumentTypeError("use a number of seconds from 0 to 86400")
+    return value
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of megabytes: {text!r}") from None
+    if not 0 < value <= 8000:
+        raise argparse.ArgumentTypeError("use a number of megabytes from 0 to 8000")
+    return int(value * 1_000_000)
 
 
 def _sha256_arg(value: str | None) -> str | None:
@@ -145,8 +176,12 @@ def load_report(path: Path) -> dict[str, object]:
     vosk.SetLogLevel(-1)
     before = _rss_bytes()
     started = time.perf_counter()
+    from assistant.streams import native_stderr_dropped
+
+    debug = LOG.isEnabledFor(logging.DEBUG)
     try:
-        model = vosk.Model(str(path))
+        with native_stderr_dropped(keep=debug):  # Kaldi's usage text + ERROR line
+            model = vosk.Model(str(path))
     except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
         raise ModelError(f"Vosk could not load the model in {path} ({exc}); it may be "
                          "damaged: install it again") from None

@@ -69,6 +69,17 @@ def _settings_for(args: argparse.Namespace):  # -> Settings (import kept lazy)
     return dataclasses.replace(settings, **changes)
 
 
+MAX_TEXT_BYTES = 200_000
+"""About 2 hours of speech; more from standard input is refused (``/dev/zero`` never ends)."""
+
+
+def _read_stdin() -> str:
+    from assistant.userfile import read_stream_capped
+
+    raw = read_stream_capped(sys.stdin.buffer, MAX_TEXT_BYTES)
+    return raw.decode("utf-8", errors="replace").replace("\x00", " ")
+
+
 def _list_voices() -> int:
     from assistant.speech.voice import Synthesizer
 
@@ -84,15 +95,14 @@ def run(args: argparse.Namespace) -> int:
         return _list_voices()
     text = args.text
     if text == "-":
-        text = sys.stdin.read()
+        text = _read_stdin()
     if not text or not text.strip():
         raise UsageError('nothing to say: give the text, e.g. assistant say "hello"')
     settings = _settings_for(args)
     if args.out:
-        from assistant.speech.voice import container_for, synthesize_text, write_audio
+        from assistant.commands._wav_out import write_speech
 
-        container_for(args.out)  # a wrong extension is a usage error, before any synthesis
-        write_audio(args.out, synthesize_text(text, settings))
+        write_speech(args.out, text, settings)
         return 0
     from assistant.speech.voice import speak_text
 

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from assistant import userfile
 from assistant.errors import AssistantError, ModelError
 
 NAME = "transcribe"
@@ -55,16 +56,19 @@ def resolve_model_dir(explicit: str | Path | None) -> Path:
     return resolve_model(explicit)
 
 
+MAX_GRAMMAR_BYTES = 1_000_000
+"""A grammar of a few thousand phrases is tens of kB; Vosk slows down long before 1 MB."""
+
+
 def read_phrases(path: Path) -> list[str]:
     """Grammar phrases from a text file: one per line, blank lines and '#' comments skipped."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AssistantError(f"{path}: no such grammar file") from None
-    except UnicodeDecodeError:
-        raise AssistantError(f"{path}: the grammar file is not UTF-8 text") from None
-    except OSError as exc:
-        raise AssistantError(f"{path}: cannot read the grammar file ({exc.strerror})") from None
+        text = userfile.read_text(path, MAX_GRAMMAR_BYTES, "grammar file")
+    except userfile.UserFileError as exc:
+        reason = {"no such file": "no such grammar file"}.get(exc.reason, exc.reason)
+        if "UTF-8" in reason:
+            reason = f"the grammar file is not UTF-8 text ({reason})"
+        raise AssistantError(f"{path}: {reason}") from None
     phrases = [line.strip() for line in text.splitlines()]
     phrases = [p for p in phrases if p and not p.startswith("#")]
     if not phrases:
@@ -81,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
     model_dir = resolve_model_dir(args.model)
 
     from assistant.speech.recognizer import load_model, transcribe_file
+    from assistant.streams import native_stderr_dropped
 
-    model = load_model(model_dir)
+    with native_stderr_dropped(keep=LOG.isEnabledFor(logging.DEBUG)):  # Kaldi's usage dump
+        model = load_model(model_dir)
     if phrases is not None:
         from assistant.speech.recognizer import build_grammar
 

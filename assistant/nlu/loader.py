@@ -18,9 +18,9 @@ from hassil.expression import Expression, ListReference, RuleReference, Sequence
 from hassil.parse_expression import parse_sentence
 
 from assistant.errors import DataError, DataErrors
-from assistant.nlu.templates import Expansion, Grammar
+from assistant.nlu.templates import Expansion, Grammar, TemplateTooLarge
 from assistant.nlu.text import stem, words
-from assistant.yamlfile import LineDict, line_of, load_yaml
+from assistant.yamlfile import LineDict, line_of, load_yaml, short
 
 LOG = logging.getLogger("assistant.nlu")
 
@@ -78,15 +78,25 @@ class Pattern:
     required: frozenset[str]
     """Tokens every sentence of this template contains."""
     expression: Expression | None = None
-    """The parsed template (for sampling real sentences, e.g. a recogniser grammar)."""
+    """The parsed template (for sampling real sentences, e.g. a recogniser grammar); use
+    ``parsed()``, which parses it again where the cache left it out."""
     first: frozenset[str] | None = None
     """Tokens a sentence of this template can start with (None: it can say nothing)."""
     _regex: re.Pattern[str] | None = None
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_regex"] = None  # compiled regexes do not pickle cheaply; recompiled on use
+        state["_regex"] = None  # compiled on use
+        # The parse tree is a quarter of the cached objects and only the voice loop's
+        # recogniser grammar reads it: parsed again from the template text when asked for.
+        state["expression"] = None
         return state
+
+    def parsed(self) -> Expression | None:
+        """The parsed template (parsed again from its text when the cache left it out)."""
+        if self.expression is None and self.template.source:
+            self.expression = parse_sentence(self.template.source, keep_text=True).expression
+        return self.expression
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -141,9 +151,10 @@ class IntentSet:
         sentences: dict[str, None] = {}
         for patterns in self.patterns.values():
             for pattern in patterns:
-                if pattern.expression is None:
+                expression = pattern.parsed()
+                if expression is None:
                     continue
-                for expansion in surface.expand(pattern.expression, cap=per_template):
+                for expansion in surface.expand(expression, cap=per_template):
                     if expansion.tokens:
                         sentences.setdefault(" ".join(expansion.tokens), None)
         return list(sentences)
@@ -154,8 +165,9 @@ class IntentSet:
         found: set[str] = set()
         for patterns in self.patterns.values():
             for pattern in patterns:
-                if pattern.expression is not None:
-                    for expansion in surface.expand(pattern.expression, cap=2000):
+                expression = pattern.parsed()
+                if expression is not None:
+                    for expansion in surface.expand(expression, cap=2000):
                         found.update(expansion.tokens)
         return found
 
@@ -483,7 +495,7 @@ class _Builder:
     # -- whole set -------------------------------------------------------------------------
     def finish(self) -> IntentSet:
         rules = self._parse_rules()
-        lists = self._parse_lists()
+        lists = self._parse_lists(rules)
         skip_phrases = sorted(
             {tuple(stem(w) for w in words(p)) for p in self.skip_words if words(p)},
             key=len,
@@ -516,7 +528,9 @@ class _Builder:
         try:
             return parse_sentence(text, keep_text=True).expression
         except Exception as exc:  # hassil raises several types for bad templates
-            self.error(path, line, f"{what}: cannot parse template {text!r}: {exc}")
+            reason = " ".join(str(exc).split())
+            reason = reason if len(reason) <= 100 else reason[:97] + "..."
+            self.error(path, line, f"{what}: cannot parse template {short(text)}: {reason}")
             return None
 
     def _parse_rules(self) -> dict[str, Expression]:
@@ -532,7 +546,9 @@ class _Builder:
             )
         return rules
 
-    def _parse_lists(self) -> dict[str, list[tuple[Expression, str]]]:
+    def _parse_lists(self, rules: dict[str, Expression]) -> dict[str, list[tuple[Expression, str]]]:
+        """Parse list values; a value's unknown rule or list is reported on the value's own
+        line (not on the line of some template that uses the list)."""
         lists: dict[str, list[tuple[Expression, str]]] = {}
         for name, (path, _line, body) in self.list_defs.items():
             values: list[tuple[Expression, str]] = []
@@ -541,12 +557,20 @@ class _Builder:
                 text_in = value if isinstance(value, str) else value["in"]
                 out = value if isinstance(value, str) else str(value["out"])
                 expr = self._parse(path, vline, text_in, f"list {{{name}}}")
-                if expr is not None:
+                if expr is not None and self._check_references(
+                    expr, rules, path, vline, f"list {{{name}}}"
+                ):
                     values.append((expr, out))
             lists[name] = values
         return lists
 
-    def _check_references(self, expr, rules, path, line, what, seen=()) -> bool:
+    def _check_references(self, expr, rules, path, line, what, seen=(), checked=None) -> bool:
+        """Every rule and list ``expr`` refers to exists, and no rule refers to itself.
+
+        ``checked`` holds rules already verified for this expression, so a rule used by many
+        rules is walked once (without it, rules nested in rules cost exponential time).
+        """
+        checked = set() if checked is None else checked
         ok = True
         for ref in _walk(expr):
             if isinstance(ref, RuleReference):
@@ -558,13 +582,14 @@ class _Builder:
                         path, line, f"{what}: expansion rule <{ref.rule_name}> refers to itself"
                     )
                     ok = False
-                elif ref.rule_name in rules:
-                    ok = (
-                        self._check_references(
-                            rules[ref.rule_name], rules, path, line, what, (*seen, ref.rule_name)
-                        )
-                        and ok
+                elif ref.rule_name in rules and ref.rule_name not in checked:
+                    found = self._check_references(
+                        rules[ref.rule_name], rules, path, line, what, (*seen, ref.rule_name),
+                        checked,
                     )
+                    if found:
+                        checked.add(ref.rule_name)
+                    ok = found and ok
             elif isinstance(ref, ListReference) and ref.list_name not in self.list_defs:
                 self.error(path, line, f"{what}: unknown slot list {{{ref.list_name}}}")
                 ok = False
@@ -643,9 +668,14 @@ class _Builder:
                     if compiled is None:
                         continue
                     pattern, expr = compiled
+                    try:
+                        sampled = grammar.expand(expr)
+                    except (TemplateTooLarge, RecursionError) as exc:
+                        self.error(path, sline, _too_large(name, text, exc))
+                        continue
                     templates.append(pattern.template)
                     patterns[name].append(pattern)
-                    examples.extend((pattern.template, e) for e in grammar.expand(expr))
+                    examples.extend((pattern.template, e) for e in sampled)
         return templates, patterns, examples
 
     def _compile_one(self, grammar, name, text, path, line) -> tuple[Pattern, Expression] | None:
@@ -659,11 +689,16 @@ class _Builder:
             source = grammar.to_regex(expr, groups)
             required = grammar.required(expr)
             first, can_be_empty = grammar.first_words(expr)
-        except (RecursionError, KeyError, TypeError) as exc:
-            self.error(path, line, f"intent '{name}': template {text!r} cannot be compiled: {exc}")
+        except (TemplateTooLarge, RecursionError) as exc:
+            self.error(path, line, _too_large(name, text, exc))
+            return None
+        except (KeyError, TypeError) as exc:
+            self.error(
+                path, line, f"intent '{name}': template {short(text)} cannot be compiled: {exc}"
+            )
             return None
         if not source:
-            self.error(path, line, f"intent '{name}': template {text!r} says nothing")
+            self.error(path, line, f"intent '{name}': template {short(text)} says nothing")
             return None
         template = Template(intent=name, source=text, path=str(path), line=line or 0)
         pattern = Pattern(
@@ -675,6 +710,11 @@ class _Builder:
             first=None if can_be_empty else first,
         )
         return pattern, expr
+
+
+def _too_large(name: str, text: str, exc: BaseException) -> str:
+    why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+    return f"intent '{name}': template {short(text)} is too large: {why}"
 
 
 def _walk(expr: Expression) -> Iterable[Expression]:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,17 @@ Tokenize = Callable[[str], list[str]]
 
 EXPANSION_CAP = 400
 """Sequences kept per template node; enough to show every alternative at least once."""
+
+MAX_PERMUTATION_ITEMS = 6
+"""``(a;b;c)`` matches its items in any order: n items are n! orders, each written out in
+the regex. 6 items = 720 orders; 11 would be 39.9 million (minutes and gigabytes)."""
+MAX_REGEX_CHARS = 500_000
+"""One template's regex beyond this is a mistake (rules nested inside rules); ours are at
+most a few kB."""
+
+
+class TemplateTooLarge(ValueError):
+    """A template would expand beyond the caps above; the loader reports it with file:line."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,9 @@ class Grammar:
     _rule_regex: dict[str, str] = field(default_factory=dict)
     _list_values: dict[str, dict[str, str]] = field(default_factory=dict)
     _expansions: dict[tuple[str, str], list[Expansion]] = field(default_factory=dict)
+    _required: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    _first: dict[tuple[str, str], tuple[frozenset[str], bool]] = field(default_factory=dict)
+    """Per rule and list: computed once (a rule used by many rules is not walked again)."""
 
     # -- regex -----------------------------------------------------------------------------
     def to_regex(self, expr: Expression, groups: dict[str, str]) -> str:
@@ -60,15 +75,16 @@ class Grammar:
                 {self.to_regex(item, groups) for item in expr.items}, key=len, reverse=True
             )
             body = "|".join(parts)
-            return f"(?:{body})?" if expr.is_optional else f"(?:{body})"
+            return _capped(f"(?:{body})?" if expr.is_optional else f"(?:{body})")
         if isinstance(expr, Permutation):
+            _check_permutation(expr)
             perms = [
-                "".join(self.to_regex(item, groups) for item in order)
+                _capped("".join(self.to_regex(item, groups) for item in order))
                 for order in itertools.permutations(expr.items)
             ]
-            return "(?:" + "|".join(perms) + ")"
+            return _capped("(?:" + "|".join(perms) + ")")
         if isinstance(expr, Sequence):
-            return "".join(self.to_regex(item, groups) for item in expr.items)
+            return _capped("".join(self.to_regex(item, groups) for item in expr.items))
         if isinstance(expr, RuleReference):
             if expr.rule_name not in self._rule_regex:
                 self._rule_regex[expr.rule_name] = self.to_regex(self.rules[expr.rule_name], {})
@@ -111,10 +127,16 @@ class Grammar:
                 result |= self.required(item)
             return result
         if isinstance(expr, RuleReference):
-            return self.required(self.rules[expr.rule_name])
+            key = ("rule", expr.rule_name)
+            if key not in self._required:
+                self._required[key] = self.required(self.rules[expr.rule_name])
+            return self._required[key]
         if isinstance(expr, ListReference):
-            values = [self.required(v) for v, _ in self.lists[expr.list_name]]
-            return frozenset.intersection(*values) if values else frozenset()
+            key = ("list", expr.list_name)
+            if key not in self._required:
+                values = [self.required(v) for v, _ in self.lists[expr.list_name]]
+                self._required[key] = frozenset.intersection(*values) if values else frozenset()
+            return self._required[key]
         return frozenset()
 
     # -- first words -----------------------------------------------------------------------
@@ -148,15 +170,21 @@ class Grammar:
                     return firsts, False
             return firsts, True
         if isinstance(expr, RuleReference):
-            return self.first_words(self.rules[expr.rule_name])
+            key = ("rule", expr.rule_name)
+            if key not in self._first:
+                self._first[key] = self.first_words(self.rules[expr.rule_name])
+            return self._first[key]
         if isinstance(expr, ListReference):
-            firsts = frozenset()
-            empty = False
-            for value_expr, _ in self.lists[expr.list_name]:
-                value_first, value_empty = self.first_words(value_expr)
-                firsts |= value_first
-                empty = empty or value_empty
-            return firsts, empty
+            key = ("list", expr.list_name)
+            if key not in self._first:
+                firsts = frozenset()
+                empty = False
+                for value_expr, _ in self.lists[expr.list_name]:
+                    value_first, value_empty = self.first_words(value_expr)
+                    firsts |= value_first
+                    empty = empty or value_empty
+                self._first[key] = (firsts, empty)
+            return self._first[key]
         raise TypeError(f"unsupported template element: {type(expr).__name__}")
 
     # -- expansion -------------------------------------------------------------------------
@@ -174,6 +202,7 @@ class Grammar:
                 results.extend(e for e in group if e is not None)
             return _dedupe(results)[:cap]
         if isinstance(expr, Permutation):
+            _check_permutation(expr)
             results = []
             for order in itertools.permutations(expr.items):
                 results.extend(self.expand(Sequence(items=list(order)), cap))
@@ -226,6 +255,24 @@ class Grammar:
                 slots.extend(expansion.slots)
             results.append(Expansion(tuple(toks), tuple(slots)))
         return _dedupe(results)
+
+
+def _check_permutation(expr: Permutation) -> None:
+    if len(expr.items) > MAX_PERMUTATION_ITEMS:
+        orders = math.factorial(len(expr.items))
+        raise TemplateTooLarge(
+            f"a permutation (a;b;...) of {len(expr.items)} items has {orders:,} orders; "
+            f"use at most {MAX_PERMUTATION_ITEMS} items"
+        )
+
+
+def _capped(source: str) -> str:
+    if len(source) > MAX_REGEX_CHARS:
+        raise TemplateTooLarge(
+            f"it expands to a pattern of over {MAX_REGEX_CHARS:,} characters "
+            "(rules nested in rules, or too many alternatives)"
+        )
+    return source
 
 
 def _dedupe(items: list[Expansion]) -> list[Expansion]:
