@@ -71,6 +71,8 @@ SAFETY_TEXTS: dict[str, tuple[str, ...]] = {
     "passed": ("{service}",),
     "recurring": ("{service}",),
     "animal": (),
+    "absent_signs": ("{signs}",),
+    "already_checked": (),
     "red_flag_advice": (),
 }
 """The safety wording and the placeholders each text must contain. The sign-specific
@@ -106,6 +108,10 @@ class Safety:
     """An emergency sign that keeps coming back: see a doctor promptly."""
     animal: str
     """An emergency sign in a pet: call a vet."""
+    absent_signs: str
+    """Opens an ordinary answer when the person says which warning signs they do not have."""
+    already_checked: str
+    """Opens an ordinary answer when a doctor has already checked the person."""
     red_flag_advice: str
     """Follows a red flag's lead: see a doctor promptly."""
     emergency_numbers: dict[str, str]

@@ -87,6 +87,9 @@ class Kind:
     steps: str
     """Emergencies: the few safe things to do while help comes ('' for red flags)."""
     sources: tuple[str, ...]
+    spoken: str
+    """Red flags: what to call it when the person says they do not have it ("weakness",
+    "trouble swallowing"); '' where the data gives no name."""
     passed_needs_doctor: bool
     """Emergencies: whether the sign, once over ("she fainted last week"), still needs a
     doctor; a choke that cleared at once does not."""
@@ -150,7 +153,7 @@ class Lexicon:
 
 
 _SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention", "escalates_to"}
-_KIND_KEYS = {"lead", "steps", "sources", "when_passed"}
+_KIND_KEYS = {"lead", "steps", "sources", "when_passed", "name"}
 _TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_WINDOW = 200
@@ -287,8 +290,13 @@ def _kinds(doc: dict, out: _Collector) -> dict[str, Kind]:
             if when_passed not in ("doctor", "none"):
                 out.error(line_of(body, "when_passed"),
                           f"kind '{name}': when_passed must be doctor or none")
+            spoken = body.get("name", "")
+            if not isinstance(spoken, str):
+                out.error(line_of(body, "name"), f"kind '{name}': name must be text")
+                spoken = ""
             kinds[f"{level.value}/{name}"] = Kind(
-                name, level, lead, steps, tuple(sources), when_passed == "doctor", rank
+                name, level, lead, steps, tuple(sources), spoken.strip(),
+                when_passed == "doctor", rank,
             )
             rank += 1
     for key in section:

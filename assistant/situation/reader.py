@@ -129,6 +129,8 @@ class Situation:
     """Stemmed tokens read, with ``BOUNDARY`` between sentences."""
     words: tuple[str, ...] = ()
     """The same tokens as said (unstemmed), for rebuilding text without some of them."""
+    present: frozenset[Category] = frozenset()
+    """Context said anywhere, near a sign or not ("my neurologist said it's benign")."""
 
     def text_without(self, *statuses: Status, start: int = 0) -> str:
         """The words from token ``start`` on, leaving out findings with these statuses (an
@@ -204,7 +206,8 @@ def read(text: str, lexicon: Lexicon) -> Situation:
     for sign in lexicon.signs:
         for start, end in _spans(sign.regex, joined, starts):
             findings.append(_finding(sign, start, end, tokens, idioms, reaches))
-    return Situation(tuple(_drop_nested(findings)), tokens, said)
+    present = frozenset(r.category for r in reaches)
+    return Situation(tuple(_drop_nested(findings)), tokens, said, present)
 
 
 def _finding(
