@@ -69,9 +69,10 @@ def main() -> None:
         if path.exists():
             said += utterances(load_cases(path))
     ordinary = [s for s in said if len(s.split()) <= 40]
+    short = [s for s in said if len(s.split()) <= 20]
     long_ones = stories(ordinary, 300, 60)
-    print(f"{len(ordinary)} ordinary utterances (<= 40 words), {len(long_ones)} stories of "
-          f"~300 words")
+    print(f"{len(short)} utterances of <= 20 words, {len(ordinary)} of <= 40 words, "
+          f"{len(long_ones)} stories of ~300 words")
 
     def decide(text: str) -> None:
         safety.assess(read(text, lexicon))
@@ -87,7 +88,8 @@ def main() -> None:
         for text in ordinary[:50]:
             function(text)
     print(line("safety (read + assess), ordinary", timings(decide, ordinary)))
-    print(line("matcher + safety, ordinary", timings(match_and_decide, ordinary)))
+    print(line("matcher + safety, <= 20 words", timings(match_and_decide, short)))
+    print(line("matcher + safety, <= 40 words", timings(match_and_decide, ordinary)))
     print(line("whole dialogue turn, ordinary", timings(turn, ordinary)))
     print(line("safety, 300-word story", timings(decide, long_ones)))
     print(line("matcher + safety, 300-word story", timings(match_and_decide, long_ones)))

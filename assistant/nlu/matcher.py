@@ -254,6 +254,13 @@ class Matcher:
         self.anchors = self._anchor_words()
         self.muscle_words = self._rule_words("muscle")
         self._spell_vocab = tuple(sorted(w for w in vocab if len(w) >= 4 and w.isalpha()))
+        by_length: dict[int, list[str]] = defaultdict(list)
+        for w in self._spell_vocab:
+            by_length[len(w)].append(w)
+        self._spell_by_length = {n: tuple(ws) for n, ws in by_length.items()}
+        """Spelling vocabulary by word length: a word can only reach a fuzzy-ratio cutoff
+        against words of similar length, so only those are compared (same results, a
+        fraction of the work on long stories)."""
         by_sound: dict[str, list[str]] = defaultdict(list)
         for w in sorted(vocab | STOP_WORDS | FILLER_STEMS):
             if len(w) >= 2 and w.isalpha():
@@ -602,10 +609,19 @@ class Matcher:
             if len(self._spelling) >= SPELLING_MEMORY:
                 self._spelling.clear()
             found = process.extractOne(
-                word, self._spell_vocab, scorer=fuzz.ratio, score_cutoff=cutoff
+                word, self._similar_length(len(word), cutoff), scorer=fuzz.ratio,
+                score_cutoff=cutoff,
             )
             self._spelling[key] = found[0] if found else None
         return self._spelling[key]
+
+    def _similar_length(self, length: int, cutoff: int) -> list[str]:
+        """Vocabulary words that could reach ``cutoff`` against a word of ``length``:
+        ``fuzz.ratio`` is at most 200 * shorter / (shorter + longer), so the shorter must
+        be at least cutoff / (200 - cutoff) of the longer."""
+        share = cutoff / (200 - cutoff)
+        low, high = math.ceil(length * share), math.floor(length / share)
+        return [w for n in range(low, high + 1) for w in self._spell_by_length.get(n, ())]
 
     def _unknown(self, tok: str) -> bool:
         return tok not in self.vocab and tok not in STOP_WORDS and tok not in FILLER_STEMS
