@@ -73,8 +73,10 @@ EVAL_SETS = {
     "cases": ROOT / "tests" / "eval" / "cases.yaml",
     "holdout": ROOT / "tests" / "eval" / "holdout.yaml",
     "holdout3": ROOT / "tests" / "eval" / "holdout3.yaml",
+    "real_blind": ROOT / "tests" / "eval" / "corpus_blind.yaml",
 }
-"""The development set (peer thresholds are tuned on it) and two sets written blind."""
+"""The development set (peer thresholds are tuned on it), two sets written blind, and the
+blind part of the corpus of questions people really asked (labelled blind)."""
 SAFETY_INTENTS = frozenset({"red_flag", "emergency"})
 SAFE_RAW = frozenset({None, "when_to_see_doctor"})
 """A matcher alone is right on a red flag when it declines or sends to a doctor."""
@@ -111,12 +113,25 @@ def load_cases() -> list[Case]:
         for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]:
             if "turns" in raw:
                 continue
-            expect = raw["expect"] if isinstance(raw["expect"], list) else [raw["expect"]]
+            if "urgency" in raw:  # the real-question corpus (tests/eval/corpus_blind.yaml)
+                expect = _corpus_expectation(raw)
+            else:
+                expect = raw["expect"] if isinstance(raw["expect"], list) else [raw["expect"]]
             cases.append(Case(set_name, raw["category"], raw["say"], tuple(expect)))
     return cases
 
 
 # -- sentences sampled from our templates (for padacioso and rapidfuzz) ---------------------
+def _corpus_expectation(raw: dict) -> list[str | None]:
+    """The corpus labels answers for every question and urgency apart; for this comparison a
+    red flag or emergency expects the safety answer, out of scope a decline."""
+    if raw["category"] in SAFETY_INTENTS:
+        return [raw["category"]]
+    if raw["category"] == "out_of_scope" or raw["expect"] == "decline":
+        return [None]
+    return list(raw["expect"])
+
+
 def sample_sentences(intents, per_target: int = 200, seed: int = 0, tries: int = 40):
     """target -> sentences our templates can say, from hassil's parse of them.
 
