@@ -97,7 +97,7 @@ def shared_templates(intents: IntentSet) -> list[Overlap]:
         per_template[key] = per_template.get(key, 0) + 1
         target = dict(expansion.slots).get(TOPIC_SLOT, template.intent)
         for other in index.targets(list(expansion.tokens)):
-            pair = tuple(sorted((target, other)))
+            pair = (min(target, other), max(target, other))
             if other != target and pair not in seen:
                 seen.add(pair)
                 overlaps.append(

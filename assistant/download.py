@@ -501,8 +501,10 @@ def archive_name(url: str) -> str:
 
 
 def download_model(url: str, sha256: str | None, dest_dir: Path | str | None = None,
-                   progress: Progress | None = None, force: bool = False,
-                   **download_options: float | int | None) -> Path:
+                   progress: Progress | None = None, force: bool = False, *,
+                   timeout: float = DEFAULT_TIMEOUT, attempts: int = DEFAULT_ATTEMPTS,
+                   retry_delay: float = 1.0, deadline: float = DEFAULT_DEADLINE,
+                   max_bytes: int | None = None) -> Path:
     """Download a model zip into ``dest_dir/.downloads/``, verify and install it.
 
     An already installed, complete model of the same name is kept unless ``force``: after
@@ -516,15 +518,17 @@ def download_model(url: str, sha256: str | None, dest_dir: Path | str | None = N
     if not force and modelstore.is_model_dir(existing):
         LOG.warning("%s is already installed (use --force to download it again)", existing)
         return existing.absolute()
-    if url == modelstore.DEFAULT_MODEL_URL and download_options.get("max_bytes") is None:
-        download_options["max_bytes"] = modelstore.DEFAULT_MODEL_BYTES
+    if url == modelstore.DEFAULT_MODEL_URL and max_bytes is None:
+        max_bytes = modelstore.DEFAULT_MODEL_BYTES
     downloads = dest / ".downloads"
     try:
         downloads.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create {downloads}: {exc.strerror or exc}") from None
     try:
-        archive = download(url, downloads / zip_name, sha256, progress, **download_options)
+        archive = download(url, downloads / zip_name, sha256, progress, timeout=timeout,
+                           attempts=attempts, retry_delay=retry_delay, deadline=deadline,
+                           max_bytes=max_bytes)
     except ModelError:
         _remove_if_empty(downloads)
         raise

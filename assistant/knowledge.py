@@ -10,6 +10,21 @@ from typing import Any
 from assistant.errors import DataError, DataErrors
 from assistant.yamlfile import line_of, load_yaml
 
+CONTROL_REPLIES = (
+    "greeting",
+    "help",
+    "stop",
+    "goodbye",
+    "thanks",
+    "slower",
+    "faster",
+    "louder",
+    "quieter",
+    "normal_speed",
+)
+"""Messages that are the reply to the control intent of the same name. ``dialogue`` builds
+``CONTROL_INTENTS`` from these, and every one is a required message (``MESSAGE_KEYS``, checked
+on load), so a control intent cannot lack its reply."""
 MESSAGE_KEYS = (
     "greeting",
     "help",

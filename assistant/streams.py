@@ -15,6 +15,7 @@ import errno
 import io
 import os
 import sys
+from typing import NoReturn
 
 EXIT_OUTPUT_FAILED = 1
 EXIT_BROKEN_PIPE = 141
@@ -31,19 +32,24 @@ class _ClosedStream(io.TextIOBase):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def _fail(self, *_args: object) -> None:
+    def _fail(self) -> NoReturn:
         raise ClosedStreamError(errno.EBADF, f"standard {self.name} is closed")
 
-    write = read = readline = _fail
-
-    def __iter__(self):
+    def write(self, _text: str) -> NoReturn:
         self._fail()
-        return iter(())
+
+    def read(self, _size: int | None = -1) -> NoReturn:
+        self._fail()
+
+    def readline(self, _size: int | None = -1) -> NoReturn:
+        self._fail()
+
+    def __iter__(self) -> NoReturn:
+        self._fail()
 
     @property
     def buffer(self) -> io.BufferedIOBase:  # what 'ask' reads from
         self._fail()
-        raise AssertionError("unreachable")
 
     def isatty(self) -> bool:
         return False

@@ -26,6 +26,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from assistant.errors import AssistantError, UsageError
 from assistant.settings import Settings
@@ -142,6 +143,6 @@ def write_speech(path: Path | str, text: str, settings: Settings) -> Path:
     return target
 
 
-def _samples(pcm: bytes, np):  # type: ignore[no-untyped-def]
+def _samples(pcm: bytes, np: Any) -> Any:
     """16-bit little-endian PCM bytes as the int16 array soundfile writes."""
     return np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")
