@@ -46,13 +46,13 @@ def missing_answers(intents: IntentSet, kb: Knowledge) -> list[DataError]:
             )
         )
     if TOPIC_SLOT in intents.grammar.lists:
+        places = intents.value_places.get(TOPIC_SLOT, {})
         for value in sorted(topic_values(intents)):
             if value not in kb.answers and value not in CONTROL_INTENTS:
+                path, line = places.get(value, (intents.files[0], None))
                 errors.append(
                     DataError(
-                        intents.files[0],
-                        None,
-                        f"{{{TOPIC_SLOT}}} value '{value}' has no answer in {kb.path}",
+                        path, line, f"{{{TOPIC_SLOT}}} value '{value}' has no answer in {kb.path}"
                     )
                 )
     return errors

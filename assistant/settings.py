@@ -3,7 +3,8 @@
 The file lives in the user's config folder (``platformdirs.user_config_dir("twitch-assistant")``,
 e.g. ``~/.config/twitch-assistant/settings.yaml``); ``ASSISTANT_CONFIG`` points elsewhere.
 Reading never fails and never changes a file: a missing file gives the defaults, a damaged one
-gives the defaults plus a warning (naming file:line) and is left exactly as it is. Only saving
+gives the defaults plus a warning (naming file:line) and is left exactly as it is; a bad value
+defaults alone, with its own file:line, and the rest are kept. Only saving
 new settings replaces it, and then a file that did not load cleanly is first kept under a free
 name (``settings.yaml.bad``, ``settings.yaml.bad.1``, ...) so nothing the user wrote is lost.
 Writing is atomic, so a full disk leaves the previous file intact.
@@ -29,7 +30,7 @@ import yaml
 
 from assistant import userfile
 from assistant.errors import AssistantError
-from assistant.yamlfile import TooLongNumber, YamlTooLarge, parse_yaml, short
+from assistant.yamlfile import TooLongNumber, YamlTooLarge, line_of, parse_yaml, short
 
 LOG = logging.getLogger("assistant.settings")
 
@@ -175,9 +176,10 @@ def _check_emergency_number(value: Any) -> tuple[str | None, str | None]:
     return None, f"emergency_number must be 2 to 6 digits, like 999, not {value!r}"
 
 
-def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
-    """Build Settings from a parsed mapping; bad fields fall back to defaults, with reasons."""
-    problems: list[str] = []
+def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[tuple[int | None, str]]]:
+    """Build Settings from a parsed mapping; bad fields fall back to defaults, with reasons
+    and the line of each (None when unknown)."""
+    problems: list[tuple[int | None, str]] = []
     values: dict[str, Any] = {}
     checks = {
         "rate": _check_rate,
@@ -193,11 +195,12 @@ def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
             if isinstance(raw, bool):
                 values[key] = raw
             else:
-                problems.append(f"always_listening must be true or false, not {short(raw)}")
+                wrong = f"always_listening must be true or false, not {short(raw)}"
+                problems.append((line_of(data, key), wrong))
         elif key in checks:
             value, problem = checks[key](raw)
             if problem:
-                problems.append(problem)
+                problems.append((line_of(data, key), problem))
             if key == "wake_phrase" and value is None:
                 continue  # an empty wake phrase would mean "never wake": keep the default
             values[key] = value
@@ -270,8 +273,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
         return Settings(warning=message)
     settings, problems = _from_mapping(data)
     if problems:
-        message = f"Some settings in {file} are invalid, using defaults for them: " + "; ".join(
-            problems
+        message = "Some settings are invalid, using defaults for them: " + "; ".join(
+            f"{file}:{line}: {problem}" if line else f"{file}: {problem}"
+            for line, problem in problems
         )
         LOG.info("%s", message)  # the caller shows/speaks settings.warning
         return dataclasses.replace(settings, warning=message)

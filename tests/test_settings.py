@@ -100,8 +100,8 @@ def test_bad_values_default_one_by_one(tmp_path: Path) -> None:
     assert settings.wake_phrase == Settings().wake_phrase
     assert settings.output_device is None
     assert settings.warning is not None
-    for word in ("rate", "always_listening", "output_device"):
-        assert word in settings.warning
+    for line, word in ((1, "rate"), (3, "always_listening"), (6, "output_device")):
+        assert f"{path}:{line}: {word}" in settings.warning  # each bad value at its own line
     assert "future_option" not in settings.warning  # unknown keys: newer versions may add them
     assert settings.spoken_warning and "not valid" in settings.spoken_warning
     assert path.exists()

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from assistant.audio.devices import Device, refresh, resolve_device
+from assistant.audio.devices import Device, refresh, resolve_device, sounddevice_module
 from assistant.errors import AudioError
 from assistant.stages import Transcript
 
@@ -81,7 +81,7 @@ class Microphone:
         """Open and start the input stream; :class:`AudioError` when that is impossible."""
         if self._stream is not None:
             return
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         device = resolve_device(self.device_spec, "input")
         rate = self._pick_rate(sd, device)
@@ -220,7 +220,7 @@ class Microphone:
         elif now - self._watch_time > self.stall_timeout:
             self._lost_reason = f"no audio for {now - self._watch_time:.1f} s"
             raise MicrophoneLost(self._lost_reason)
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         try:
             active = stream.active

@@ -158,7 +158,7 @@ class Playback:
 
         Blocks until the last block is queued (not until it is heard: see ``finish``).
         """
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         pcm = scale_volume(pcm, volume)
         if self.device_rate != self.rate or self.channels != 1:
@@ -180,7 +180,7 @@ class Playback:
         """Let the buffered audio play out, then close (so "done" really means silent)."""
         if self._closed:
             return
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         self._closed = True
         try:
@@ -197,7 +197,7 @@ class Playback:
         """Drop whatever is still buffered and close now (barge-in)."""
         if self._closed:
             return
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         self._closed = True
         with contextlib.suppress(sd.PortAudioError):
