@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from assistant import skillcache, userfile
+from assistant.atomicfile import replacing
 from assistant.dialogue import Skill
 from assistant.errors import DataError, DataErrors
 from assistant.knowledge import Knowledge, load_knowledge
@@ -164,18 +165,15 @@ def _read_cache(path: Path, key: str) -> Skill | None:
 def _write_cache(path: Path, key: str, skill: Skill) -> None:
     """Write the cache atomically, then delete older caches: only files whose names this
     code writes (``skill-<32 hex>.json`` and its own temporary files of dead processes)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         text = skillcache.dumps(skill, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        with replacing(path, temp=temp) as written:
+            written.write_text(text, encoding="utf-8")
     except (OSError, skillcache.CacheFormatError, RecursionError) as exc:
         # read-only home, full disk, a cache "folder" that is a file: build every time
         LOG.debug("could not write skill cache %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return
     _remove_old_caches(path)
 

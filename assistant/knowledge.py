@@ -26,8 +26,7 @@ CONTROL_REPLIES = (
 ``CONTROL_INTENTS`` from these, and every one is a required message (``MESSAGE_KEYS``, checked
 on load), so a control intent cannot lack its reply."""
 MESSAGE_KEYS = (
-    "greeting",
-    "help",
+    *CONTROL_REPLIES,
     "out_of_scope",
     "animal",
     "not_understood",
@@ -35,14 +34,6 @@ MESSAGE_KEYS = (
     "more_end",
     "why_none",
     "nothing_yet",
-    "stop",
-    "goodbye",
-    "thanks",
-    "slower",
-    "faster",
-    "louder",
-    "quieter",
-    "normal_speed",
     "settings_limit",
 )
 _PLACEHOLDERS = {

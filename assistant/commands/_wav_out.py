@@ -24,10 +24,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from assistant.atomicfile import replacing
 from assistant.errors import AssistantError, UsageError
 from assistant.settings import Settings
 
@@ -109,25 +109,19 @@ def write_speech(path: Path | str, text: str, settings: Settings) -> Path:
     chunks = pieces(text)
     if not chunks:
         raise UsageError("nothing to say: the text has no words")
-    tmp: str | None = None
     try:
         with _no_sound_server(), Synthesizer() as synth:
             first = synth.synthesize(chunks[0], settings.rate, settings.volume, settings.voice)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-            )
-            os.close(fd)
             sf = load_soundfile()
-            with sf.SoundFile(tmp, "w", first.rate, 1, subtype="PCM_16", format=container) as out:
+            with replacing(target, mode=_file_mode()) as temp, sf.SoundFile(
+                temp, "w", first.rate, 1, subtype="PCM_16", format=container
+            ) as out:
                 out.write(_samples(first.pcm, np))
                 for chunk in chunks[1:]:
                     audio = synth.synthesize(
                         chunk, settings.rate, settings.volume, settings.voice
                     )
                     out.write(_samples(audio.pcm, np))
-            os.chmod(tmp, _file_mode())
-        os.replace(tmp, target)
-        tmp = None
     except OSError as exc:
         raise AssistantError(
             f"Cannot write {target}: {exc.strerror or exc}", spoken="I could not save the audio."
@@ -136,10 +130,6 @@ def write_speech(path: Path | str, text: str, settings: Settings) -> Path:
         raise AssistantError(
             f"Cannot write {target}: {exc}", spoken="I could not save the audio."
         ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
     return target
 
 

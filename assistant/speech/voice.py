@@ -29,7 +29,6 @@ import atexit
 import contextlib
 import itertools
 import logging
-import os
 import queue
 import re
 import shutil
@@ -45,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.audio.audiofile import load_soundfile, read_pcm16, write_pcm16
+from assistant.audio.audiofile import load_soundfile, read_pcm16
 from assistant.errors import AssistantError, AudioError, SpeechOutputError, UsageError
 from assistant.settings import DEFAULT_RATE, Settings
 
@@ -741,33 +740,6 @@ def container_for(path: Path | str) -> str:
             "FILE.wav or FILE.flac"
         )
     return container
-
-
-def write_audio(path: Path | str, audio: Audio) -> Path:
-    """Write 16-bit mono WAV or FLAC (by extension) atomically: temp file + rename, so an
-    error never leaves a half-written file."""
-    target = Path(path)
-    container = container_for(target)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        write_pcm16(tmp, audio.pcm, audio.rate, container)
-        os.replace(tmp, target)
-        tmp = None
-    except OSError as exc:
-        raise AssistantError(
-            f"Cannot write {target}: {exc.strerror or exc}", spoken="I could not save the audio."
-        ) from None
-    except RuntimeError as exc:  # soundfile.LibsndfileError: disk full and the like
-        raise AssistantError(
-            f"Cannot write {target}: {exc}", spoken="I could not save the audio."
-        ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    return target
 
 
 def engine_install_hint(platform: str) -> str:
