@@ -134,7 +134,7 @@ def validate_model_dir(path: Path | str) -> None:
     if not path.exists():
         raise ModelError(
             f"no model folder at {path} (check the path; 'assistant model list' shows the "
-            "installed models)",
+            "installed models, 'assistant model download' installs one)",
             spoken=SPOKEN_NO_MODEL,
         )
     if not path.is_dir():
