@@ -112,7 +112,6 @@ class VoiceLoop:
         """The speaker was lost mid-answer: say so before the next answer."""
         self.turns = 0
         self.speaker: Any = None
-        self.synth: Any = None
         self.mic: Any = None
         self.recognizer: Any = None
         self.barge: Any = None
@@ -245,19 +244,9 @@ class VoiceLoop:
 
     def _start_speaker(self) -> None:
         try:
-            from assistant.audio.player import Player, quiet_native_stderr
-            from assistant.speech.voice import Speaker, Synthesizer
+            from assistant.speech.voice import open_speaker
 
-            player = Player(self.settings.output_device)
-            with quiet_native_stderr():
-                player.check()
-            self.synth = Synthesizer()
-            self.speaker = Speaker(
-                self.settings,
-                synthesizer=self.synth,
-                player=player,
-                on_done=self._on_speech_done,
-            )
+            self.speaker = open_speaker(self.settings, on_done=self._on_speech_done)
         except AssistantError as exc:
             self.text_only = True
             print(f"assistant: {exc.message} Answers will be printed only.", file=sys.stderr)
@@ -512,9 +501,6 @@ class VoiceLoop:
             except AssistantError:
                 pass
             self.speaker = None
-        if self.synth is not None:
-            self.synth.close()
-            self.synth = None
         if self.mic is not None:
             self.mic.close()
             self.mic = None

@@ -586,12 +586,14 @@ class Speaker:
         if self._closed:
             return
         self._closed = True
-        self.stop(wait=True)
-        self._jobs.put(None)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(2.0)
-        if self._own_synth:
-            self.synth.close()
+        try:
+            self.stop(wait=True)
+            self._jobs.put(None)
+            if threading.current_thread() is not self._thread:
+                self._thread.join(2.0)
+        finally:
+            if self._own_synth:
+                self.synth.close()
 
     def __enter__(self) -> Speaker:
         return self
@@ -700,30 +702,35 @@ class Speaker:
 # -- one-shot helpers for commands ----------------------------------------------------------
 
 
-def speak_text(
-    text: str, settings: Settings | None = None, output_device: str | int | None = None
-) -> None:
-    """Speak ``text`` on the speaker and return when it has been heard.
-
-    For ``assistant say``, ``ask --speak`` and ``chat --speak``. Fails early with AudioError
-    ("No speaker found") before starting the engine; SpeechOutputError if the engine fails.
-    """
+def open_speaker(
+    settings: Settings,
+    output_device: str | int | None = None,
+    on_done: Callback | None = None,
+) -> Speaker:
+    """The speaker every command and the voice loop use: the output device checked first
+    (AudioError "No speaker found" before the speech engine starts), then a Speaker with its
+    own Synthesizer (closed with it). ``output_device`` overrides the saved setting."""
     from assistant.audio.player import Player, quiet_native_stderr
 
-    settings = settings or Settings()
     device = output_device if output_device is not None else settings.output_device
     player = Player(device)
     with quiet_native_stderr():
         player.check()
-        with Synthesizer() as synth, Speaker(settings, synthesizer=synth, player=player) as spk:
-            spk.speak(text, block=True)
+    return Speaker(settings, player=player, on_done=on_done)
 
 
-def synthesize_text(text: str, settings: Settings | None = None) -> Audio:
-    """The whole text as one Audio (for ``say --out``)."""
-    settings = settings or Settings()
-    with Synthesizer() as synth:
-        return synth.synthesize(text, settings.rate, settings.volume, settings.voice)
+def speak_text(
+    text: str, settings: Settings | None = None, output_device: str | int | None = None
+) -> None:
+    """Speak ``text`` on the speaker and return when it has been heard (``assistant say``).
+
+    Fails early with AudioError ("No speaker found") before starting the engine;
+    SpeechOutputError if the engine fails.
+    """
+    from assistant.audio.player import quiet_native_stderr
+
+    with quiet_native_stderr(), open_speaker(settings or Settings(), output_device) as speaker:
+        speaker.speak(text, block=True)
 
 
 AUDIO_CONTAINERS = {".wav": "WAV", ".flac": "FLAC"}
