@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from assistant import skillcache, userfile
-from assistant.atomicfile import replacing
+from assistant.atomicfile import pid_alive, replacing
 from assistant.dialogue import Skill
 from assistant.errors import DataError, DataErrors
 from assistant.knowledge import Knowledge, load_knowledge
@@ -187,17 +187,7 @@ def _remove_old_caches(keep: Path) -> None:
         if entry.name == keep.name:
             continue
         temp = _CACHE_TEMP.fullmatch(entry.name)
-        ours = _CACHE_NAME.fullmatch(entry.name) or (temp and not _pid_alive(int(temp[1])))
+        ours = _CACHE_NAME.fullmatch(entry.name) or (temp and not pid_alive(int(temp[1])))
         if ours and entry.is_file() and not entry.is_symlink():
             with contextlib.suppress(OSError):
                 entry.unlink()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

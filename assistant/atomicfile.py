@@ -49,6 +49,18 @@ def replacing(
             _fsync(target.parent, os.O_RDONLY)
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether the process that named a temporary file or folder after its id still runs, so
+    that only a dead writer's leftovers are removed. When it cannot be told, alive: keep."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's live process
+        return True
+    return True
+
+
 def _fsync(path: Path, flags: int) -> None:
     fd = os.open(path, flags)
     try:

@@ -14,16 +14,14 @@ from __future__ import annotations
 import array
 import contextlib
 import logging
-import os
 import re
-import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from assistant.audio.devices import resolve_device, sounddevice_module
 from assistant.errors import AudioError
+from assistant.streams import native_stderr_filtered
 
 LOG = logging.getLogger("assistant.audio")
 
@@ -243,28 +241,5 @@ def quiet_native_stderr() -> Iterator[None]:
     afterwards (so Python warnings and logs are delayed, never lost). fd 2 is process-wide:
     use it around blocking playback in a command, not in a long-running multi-threaded loop.
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
+    with native_stderr_filtered(lambda line: not _NOISE.match(line.rstrip("\n"))):
         yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            kept = [
-                line
-                for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True)
-                if not _NOISE.match(line.rstrip("\n"))
-            ]
-            if kept:
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stderr.write("".join(kept))
-                    sys.stderr.flush()

@@ -39,20 +39,12 @@ NO_SOUND_SERVER = "unix:/nonexistent/twitch-assistant-writes-a-file"
 
 def pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
     """Whole sentences grouped into pieces of at most ``max_chars`` characters."""
-    from assistant.speech.voice import split_sentences
+    from assistant.speech.voice import join_within, split_sentences
 
-    out: list[str] = []
-    current = ""
-    for sentence in split_sentences(text, max_chars=max_chars):
-        for part in _hard_split(sentence, max_chars):
-            if current and len(current) + 1 + len(part) > max_chars:
-                out.append(current)
-                current = part
-            else:
-                current = f"{current} {part}" if current else part
-    if current:
-        out.append(current)
-    return out
+    sentences = split_sentences(text, max_chars=max_chars)
+    return join_within(
+        (part for sentence in sentences for part in _hard_split(sentence, max_chars)), max_chars
+    )
 
 
 def _hard_split(sentence: str, max_chars: int) -> list[str]:

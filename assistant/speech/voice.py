@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as futures_wait
@@ -111,17 +111,23 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
 def _split_long(sentence: str, max_chars: int) -> list[str]:
     if len(sentence) <= max_chars:
         return [sentence]
-    parts: list[str] = []
+    return join_within(_SOFT_BREAK.split(sentence), max_chars)
+
+
+def join_within(parts: Iterable[str], max_chars: int) -> list[str]:
+    """Consecutive parts joined with spaces into as few pieces as keep to ``max_chars`` (a
+    part longer than that stays a piece of its own)."""
+    pieces: list[str] = []
     current = ""
-    for chunk in _SOFT_BREAK.split(sentence):
-        if current and len(current) + 1 + len(chunk) > max_chars:
-            parts.append(current)
-            current = chunk
+    for part in parts:
+        if current and len(current) + 1 + len(part) > max_chars:
+            pieces.append(current)
+            current = part
         else:
-            current = f"{current} {chunk}" if current else chunk
+            current = f"{current} {part}" if current else part
     if current:
-        parts.append(current)
-    return parts
+        pieces.append(current)
+    return pieces
 
 
 # -- synthesizer ----------------------------------------------------------------------------
