@@ -139,12 +139,7 @@ class _TemplateIndex:
             if id(pattern) in tried or not pattern.required <= present:
                 continue
             tried.add(id(pattern))
-            match = pattern.regex.fullmatch(text)
-            if match is None:
-                continue
-            target = pattern.template.intent
-            for group, list_name in pattern.groups.items():
-                if list_name == TOPIC_SLOT and match.group(group):
-                    target = self.intents.list_values(list_name).get(match.group(group), target)
-            found.setdefault(target, None)
+            target = self.intents.target(pattern, text)
+            if target is not None:
+                found.setdefault(target, None)
         return list(found)

@@ -147,6 +147,19 @@ class IntentSet:
     def list_values(self, list_name: str) -> dict[str, str]:
         return self.grammar.list_values(list_name)
 
+    def target(self, pattern: Pattern, text: str) -> str | None:
+        """What ``text`` (normalised tokens, each followed by a space) asks for if it matches
+        ``pattern`` exactly: the {topic} value said, else the template's intent; None when it
+        does not match. The matcher and the overlap check both decide this way."""
+        match = pattern.regex.fullmatch(text)
+        if match is None:
+            return None
+        target = pattern.template.intent
+        for group, list_name in pattern.groups.items():
+            if list_name == TOPIC_SLOT and match.group(group):
+                target = self.list_values(list_name).get(match.group(group), target)
+        return target
+
     def spoken_sentences(self, per_template: int = 40) -> list[str]:
         """Real sentences (unstemmed words) sampled from every template, for building a
         speech recogniser grammar; each alternative word appears at least once."""

@@ -435,14 +435,9 @@ class Matcher:
             pattern = self._patterns[i]
             if not pattern.required <= present:
                 continue
-            m = pattern.regex.fullmatch(text)
-            if m is None:
-                continue
-            target = pattern.template.intent
-            for group, list_name in pattern.groups.items():
-                if list_name == TOPIC_SLOT and m.group(group):
-                    target = self.intents.list_values(list_name).get(m.group(group), target)
-            yield target
+            target = self.intents.target(pattern, text)
+            if target is not None:
+                yield target
 
     def about_twitching(self, text: str) -> bool:
         """Whether the utterance says anything of twitching or muscles (our domain's anchor
