@@ -90,6 +90,7 @@ class VoiceLoop:
         self.out = out or sys.stdout
         self.settings = load_settings()
         self.settings_warning = self.settings.warning
+        self.settings_spoken_warning = self.settings.spoken_warning
         if options.output_device is not None:
             self.settings = replace(self.settings, output_device=options.output_device)
         if options.input_device is not None:
@@ -204,10 +205,7 @@ class VoiceLoop:
         self._start_speaker()
         if self.settings_warning:
             self.report(
-                AssistantError(
-                    self.settings_warning,
-                    spoken="My settings file was damaged, so I am using the defaults.",
-                )
+                AssistantError(self.settings_warning, spoken=self.settings_spoken_warning)
             )
         self.skill.matcher.warm_up()  # while the model loads: the first answer is not slower
         loader.join()

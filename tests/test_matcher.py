@@ -124,7 +124,7 @@ def test_sounds_like_never_rewrites_a_word_the_templates_use(intents, matcher) -
         and stem(heard[0]) in template_words
         and [stem(w) for w in heard] != [stem(w) for w in meant]
     ]
-    assert clashes in ([], [("homeopathic", "homeopathy")])  # the one known clash (xfail above)
+    assert clashes == []
 
 
 # -- fillers, misheard words, order, plurals -----------------------------------------------

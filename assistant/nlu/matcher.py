@@ -136,9 +136,11 @@ MAX_SOUND_GUESSES = 9
 """Combinations of sound-alike guesses tried per utterance (bounded time)."""
 MIN_SPLIT_PART = 2
 MAX_SMALL_WORDS = 8
+"""Dropping small words is tried on utterances with at most this many (bounded time)."""
 MAX_INSERTED_WORDS = 2
 SPELLING_MEMORY = 4096
-"""Dropping small words is tried on utterances with at most this many (bounded time)."""
+"""Spelling repairs remembered (word -> closest vocabulary word); the memory is emptied when
+full, so a long-running voice loop stays bounded."""
 MIN_SPLIT_LENGTH = 5
 MIN_LONG_KEY = 5
 """A run of words glued is mapped by sound only to a word with at least this many sounds."""
