@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from assistant import skillcache, userfile
+from assistant.atomicfile import pid_alive, replacing
 from assistant.dialogue import Skill
 from assistant.errors import DataError, DataErrors
 from assistant.knowledge import Knowledge, load_knowledge
@@ -98,26 +99,10 @@ def load_skill(intents: str | None = None, knowledge: str | None = None) -> Skil
     return skill
 
 
-_CODE_FILES = (
-    "app.py",
-    "skillcache.py",
-    "dialogue.py",
-    "knowledge.py",
-    "safety.py",
-    "stages.py",
-    "yamlfile.py",
-    "nlu/loader.py",
-    "nlu/matcher.py",
-    "nlu/templates.py",
-    "nlu/text.py",
-    "nlu/lexicon.py",
-    "nlu/phonetic.py",
-    "situation/__init__.py",
-    "situation/lexicon.py",
-    "situation/phrases.py",
-    "situation/reader.py",
-    "emergency_number.py",
-)
+CACHED_LIBRARIES = ("hassil",)
+"""Libraries whose objects are in the cache (hassil's parse results): their versions are part
+of the key, as is every source file of the package (about 3 ms to hash: cheaper than a list
+of the files that shape the skill, kept by hand, which once missed one)."""
 CACHE_PREFIX = "skill-"
 CACHE_SUFFIX = ".json"
 _CACHE_NAME = re.compile(r"skill-[0-9a-f]{32}\.json")
@@ -128,18 +113,23 @@ MAX_CACHE_BYTES = 64_000_000
 
 
 def _data_digest(intents_dir: Path, knowledge_file: Path) -> str | None:
-    """Hash of the Python version, our code and the data files; None if any is unreadable
-    (the normal load then reports the problem properly)."""
+    """Hash of the Python version, the cached libraries' versions, our code and the data
+    files; None if any is unreadable (the normal load then reports the problem properly)."""
+    from importlib import metadata
+
     digest = hashlib.sha256(sys.version.encode())
     try:
+        for library in CACHED_LIBRARIES:
+            digest.update(f"{library} {metadata.version(library)}".encode())
         package = Path(__file__).resolve().parent
-        for name in _CODE_FILES:
-            digest.update((package / name).read_bytes())
+        for source in sorted(package.rglob("*.py")):
+            digest.update(str(source.relative_to(package)).encode())
+            digest.update(source.read_bytes())
         files = sorted(p for p in intents_dir.iterdir() if p.suffix in (".yaml", ".yml"))
         for path in [*files, knowledge_file, *default_lexicon_files()]:
             digest.update(str(path.resolve()).encode())
             digest.update(userfile.read_bytes(path, MAX_YAML_BYTES, "YAML file"))
-    except (OSError, userfile.UserFileError):
+    except (OSError, userfile.UserFileError, metadata.PackageNotFoundError):
         return None
     return digest.hexdigest()[:32]
 
@@ -175,18 +165,15 @@ def _read_cache(path: Path, key: str) -> Skill | None:
 def _write_cache(path: Path, key: str, skill: Skill) -> None:
     """Write the cache atomically, then delete older caches: only files whose names this
     code writes (``skill-<32 hex>.json`` and its own temporary files of dead processes)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         text = skillcache.dumps(skill, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("x", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        with replacing(path, temp=temp) as written:
+            written.write_text(text, encoding="utf-8")
     except (OSError, skillcache.CacheFormatError, RecursionError) as exc:
         # read-only home, full disk, a cache "folder" that is a file: build every time
         LOG.debug("could not write skill cache %s: %s", path, exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         return
     _remove_old_caches(path)
 
@@ -200,17 +187,7 @@ def _remove_old_caches(keep: Path) -> None:
         if entry.name == keep.name:
             continue
         temp = _CACHE_TEMP.fullmatch(entry.name)
-        ours = _CACHE_NAME.fullmatch(entry.name) or (temp and not _pid_alive(int(temp[1])))
+        ours = _CACHE_NAME.fullmatch(entry.name) or (temp and not pid_alive(int(temp[1])))
         if ours and entry.is_file() and not entry.is_symlink():
             with contextlib.suppress(OSError):
                 entry.unlink()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

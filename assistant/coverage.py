@@ -46,13 +46,13 @@ def missing_answers(intents: IntentSet, kb: Knowledge) -> list[DataError]:
             )
         )
     if TOPIC_SLOT in intents.grammar.lists:
+        places = intents.value_places.get(TOPIC_SLOT, {})
         for value in sorted(topic_values(intents)):
             if value not in kb.answers and value not in CONTROL_INTENTS:
+                path, line = places.get(value, (intents.files[0], None))
                 errors.append(
                     DataError(
-                        intents.files[0],
-                        None,
-                        f"{{{TOPIC_SLOT}}} value '{value}' has no answer in {kb.path}",
+                        path, line, f"{{{TOPIC_SLOT}}} value '{value}' has no answer in {kb.path}"
                     )
                 )
     return errors
@@ -97,7 +97,7 @@ def shared_templates(intents: IntentSet) -> list[Overlap]:
         per_template[key] = per_template.get(key, 0) + 1
         target = dict(expansion.slots).get(TOPIC_SLOT, template.intent)
         for other in index.targets(list(expansion.tokens)):
-            pair = tuple(sorted((target, other)))
+            pair = (min(target, other), max(target, other))
             if other != target and pair not in seen:
                 seen.add(pair)
                 overlaps.append(
@@ -139,12 +139,7 @@ class _TemplateIndex:
             if id(pattern) in tried or not pattern.required <= present:
                 continue
             tried.add(id(pattern))
-            match = pattern.regex.fullmatch(text)
-            if match is None:
-                continue
-            target = pattern.template.intent
-            for group, list_name in pattern.groups.items():
-                if list_name == TOPIC_SLOT and match.group(group):
-                    target = self.intents.list_values(list_name).get(match.group(group), target)
-            found.setdefault(target, None)
+            target = self.intents.target(pattern, text)
+            if target is not None:
+                found.setdefault(target, None)
         return list(found)

@@ -12,38 +12,26 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from assistant import emergency_number, safety
 from assistant import settings as speech_settings
-from assistant.knowledge import Knowledge
+from assistant.knowledge import CONTROL_REPLIES, Knowledge
 from assistant.nlu.loader import TOPIC_SLOT, IntentSet
 from assistant.nlu.matcher import Matcher
+from assistant.settings import Settings
 from assistant.situation import Lexicon, Situation, Status, read
 from assistant.situation.lexicon import Category, Level
 from assistant.situation.reader import BOUNDARY, tokenize
-from assistant.stages import Answer, IntentMatch, Transcript, Urgency
+from assistant.stages import Answer, AnswerKind, IntentMatch, SettingAction, Transcript, Urgency
 
 LOG = logging.getLogger("assistant.dialogue")
 
-CONTROL_INTENTS = frozenset(
-    {
-        "help",
-        "more",
-        "repeat",
-        "why",
-        "stop",
-        "goodbye",
-        "thanks",
-        "greeting",
-        "slower",
-        "faster",
-        "louder",
-        "quieter",
-        "normal_speed",
-        "emergency_over",
-    }
-)
+CONTROLS_FROM_CONVERSATION = frozenset({"more", "repeat", "why", "emergency_over"})
+"""Control intents whose reply comes from the conversation (the last reply, the topic's more
+or why) or from the safety wording, not from a message of their own."""
+CONTROL_INTENTS = CONTROLS_FROM_CONVERSATION | frozenset(CONTROL_REPLIES)
 """Intents the dialogue handles itself; every other intent needs a knowledge answer."""
 
 EMERGENCY_CONTROLS = frozenset(
@@ -60,7 +48,7 @@ CONTEXT_CHARS = 600
 """How much of the previous turn is read as context for this one (the end of it)."""
 
 
-SETTING_ACTIONS = {
+SETTING_ACTIONS: dict[SettingAction, Callable[[Settings], tuple[Settings, bool]]] = {
     "slower": speech_settings.slower,
     "faster": speech_settings.faster,
     "louder": speech_settings.louder,
@@ -335,7 +323,7 @@ class Skill:
         self, state: State, text: str, intent: str, urgency: Urgency, closing: str | None
     ) -> tuple[State, Answer]:
         state = replace(state, last_reply=text)
-        kind = "emergency" if urgency is Urgency.EMERGENCY else "safety"
+        kind: AnswerKind = "emergency" if urgency is Urgency.EMERGENCY else "safety"
         return state, Answer(text, intent, 1.0, kind, urgency=urgency, closing=closing)
 
     def _in_light_of(
@@ -446,8 +434,9 @@ class Skill:
             return state, Answer(
                 self._message("stop"), intent, confidence, "control", action="stop"
             )
-        if intent in SETTING_ACTIONS:
-            return self._setting(state, intent, confidence)
+        setting = _setting_action(intent)
+        if setting is not None:
+            return self._setting(state, setting, confidence)
         return self._say(state, self._message(intent), intent, confidence, "control")
 
     def _more(self, state: State, found: IntentMatch) -> tuple[State, Answer]:
@@ -463,7 +452,9 @@ class Skill:
             state = replace(state, said_more=True)
         return self._say(state, text, "more", found.confidence, "control")
 
-    def _setting(self, state: State, intent: str, confidence: float) -> tuple[State, Answer]:
+    def _setting(
+        self, state: State, intent: SettingAction, confidence: float
+    ) -> tuple[State, Answer]:
         changed, at_limit = SETTING_ACTIONS[intent](state.settings)
         if at_limit and intent != "normal_speed":  # already normal is still an answer
             return self._say(state, self._message("settings_limit"), intent, confidence, "control")
@@ -537,9 +528,17 @@ class Skill:
 
     @staticmethod
     def _say(
-        state: State, text: str, intent: str | None, confidence: float, kind: str
+        state: State, text: str, intent: str | None, confidence: float, kind: AnswerKind
     ) -> tuple[State, Answer]:
         return replace(state, last_reply=text), Answer(text, intent, round(confidence, 3), kind)
+
+
+def _setting_action(intent: str) -> SettingAction | None:
+    """The setting change an intent asks for ("slower"), None for any other intent."""
+    for action in SETTING_ACTIONS:
+        if action == intent:
+            return action
+    return None
 
 
 _BACK = re.compile(r"\b(it|this|that|them|these|those|then|instead|too|also|as well)\b")

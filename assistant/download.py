@@ -30,10 +30,13 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from assistant import __version__
 from assistant.errors import ModelError
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 LOG = logging.getLogger("assistant.models")
 
@@ -114,13 +117,6 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 class _RateMeter:
     """Bytes per second over this run (a resumed part does not inflate the rate)."""
 
@@ -138,48 +134,40 @@ class _RateMeter:
 
 
 class BarProgress:
-    """One updating line on a terminal: bar, bytes done/total, rate and time left."""
-
-    WIDTH = 24
+    """tqdm's updating bar on a terminal: bytes done/total, rate and time left, the display
+    users of pip and vosk-transcriber know (tqdm is a dependency of Vosk anyway; it replaced
+    about 60 hand-written lines)."""
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
-        self.meter = _RateMeter()
-        self.last_draw = 0.0
+        self.bar: tqdm[Any] | None = None
 
     def start(self, url: str, done: int, total: int | None) -> None:
-        self.meter.reset(done)
+        from tqdm import tqdm  # imported when a download starts, not by every command
+
+        self._close()  # a retry starts a new bar
         verb = "resuming" if done else "downloading"
         print(f"{verb} {url}", file=self.stream, flush=True)
-        self.update(done, total, force=True)
+        self.bar = tqdm(
+            total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1000,
+            file=self.stream, mininterval=0.1, dynamic_ncols=True, leave=True,
+        )
 
-    def update(self, done: int, total: int | None, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last_draw < 0.1:
+    def update(self, done: int, total: int | None) -> None:
+        if self.bar is None:
             return
-        self.last_draw = now
-        self.stream.write("\r" + self.line(done, total).ljust(78))
-        self.stream.flush()
-
-    def line(self, done: int, total: int | None) -> str:
-        """The text of the progress line (also used by tests)."""
-        rate = self.meter.rate(done)
-        speed = f"{_mb(rate)}/s" if rate else "--- MB/s"
-        if not total:
-            return f"{_mb(done)}  {speed}"
-        fraction = min(done / total, 1.0)
-        filled = int(fraction * self.WIDTH)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        if done >= total:
-            left = f"in {_clock(time.monotonic() - self.meter.t0)}"
-        else:
-            left = _clock((total - done) / rate) + " left" if rate else "--:-- left"
-        return f"[{bar}] {fraction:4.0%}  {_mb(done)} / {_mb(total)}  {speed}  {left}"
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+        self.bar.update(done - self.bar.n)
 
     def finish(self, done: int) -> None:
-        self.update(done, done, force=True)
-        self.stream.write("\n")
-        self.stream.flush()
+        self.update(done, None)
+        self._close()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 class LineProgress:
@@ -501,8 +489,10 @@ def archive_name(url: str) -> str:
 
 
 def download_model(url: str, sha256: str | None, dest_dir: Path | str | None = None,
-                   progress: Progress | None = None, force: bool = False,
-                   **download_options: float | int | None) -> Path:
+                   progress: Progress | None = None, force: bool = False, *,
+                   timeout: float = DEFAULT_TIMEOUT, attempts: int = DEFAULT_ATTEMPTS,
+                   retry_delay: float = 1.0, deadline: float = DEFAULT_DEADLINE,
+                   max_bytes: int | None = None) -> Path:
     """Download a model zip into ``dest_dir/.downloads/``, verify and install it.
 
     An already installed, complete model of the same name is kept unless ``force``: after
@@ -516,15 +506,17 @@ def download_model(url: str, sha256: str | None, dest_dir: Path | str | None = N
     if not force and modelstore.is_model_dir(existing):
         LOG.warning("%s is already installed (use --force to download it again)", existing)
         return existing.absolute()
-    if url == modelstore.DEFAULT_MODEL_URL and download_options.get("max_bytes") is None:
-        download_options["max_bytes"] = modelstore.DEFAULT_MODEL_BYTES
+    if url == modelstore.DEFAULT_MODEL_URL and max_bytes is None:
+        max_bytes = modelstore.DEFAULT_MODEL_BYTES
     downloads = dest / ".downloads"
     try:
         downloads.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelError(f"cannot create {downloads}: {exc.strerror or exc}") from None
     try:
-        archive = download(url, downloads / zip_name, sha256, progress, **download_options)
+        archive = download(url, downloads / zip_name, sha256, progress, timeout=timeout,
+                           attempts=attempts, retry_delay=retry_delay, deadline=deadline,
+                           max_bytes=max_bytes)
     except ModelError:
         _remove_if_empty(downloads)
         raise

@@ -10,16 +10,9 @@ from typing import Any
 from assistant.errors import DataError, DataErrors
 from assistant.yamlfile import line_of, load_yaml
 
-MESSAGE_KEYS = (
+CONTROL_REPLIES = (
     "greeting",
     "help",
-    "out_of_scope",
-    "animal",
-    "not_understood",
-    "clarify",
-    "more_end",
-    "why_none",
-    "nothing_yet",
     "stop",
     "goodbye",
     "thanks",
@@ -28,6 +21,19 @@ MESSAGE_KEYS = (
     "louder",
     "quieter",
     "normal_speed",
+)
+"""Messages that are the reply to the control intent of the same name. ``dialogue`` builds
+``CONTROL_INTENTS`` from these, and every one is a required message (``MESSAGE_KEYS``, checked
+on load), so a control intent cannot lack its reply."""
+MESSAGE_KEYS = (
+    *CONTROL_REPLIES,
+    "out_of_scope",
+    "animal",
+    "not_understood",
+    "clarify",
+    "more_end",
+    "why_none",
+    "nothing_yet",
     "settings_limit",
 )
 _PLACEHOLDERS = {

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from assistant import resources
+from assistant.atomicfile import pid_alive
 from assistant.errors import ModelError
 
 LOG = logging.getLogger("assistant.models")
@@ -134,7 +135,7 @@ def validate_model_dir(path: Path | str) -> None:
     if not path.exists():
         raise ModelError(
             f"no model folder at {path} (check the path; 'assistant model list' shows the "
-            "installed models)",
+            "installed models, 'assistant model download' installs one)",
             spoken=SPOKEN_NO_MODEL,
         )
     if not path.is_dir():
@@ -571,7 +572,7 @@ def _sweep_stale(dest: Path) -> None:
     """Delete staging folders left by an install that was killed (its process is gone)."""
     for entry in dest.glob(f"{_TEMP_PREFIX}*"):
         pid_text = entry.name[len(_TEMP_PREFIX):].split("-", 1)[0]
-        if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+        if not pid_text.isdigit() or pid_alive(int(pid_text)):
             continue
         if "-old-" in entry.name:
             _restore_set_aside(entry, dest)
@@ -585,15 +586,3 @@ def _restore_set_aside(holder: Path, dest: Path) -> None:
         if not (dest / old.name).exists():
             LOG.warning("restoring %s, whose replacement was interrupted", dest / old.name)
             os.rename(old, dest / old.name)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True

@@ -12,7 +12,7 @@ but the answer leads with "if this is happening now, call...". Never a diagnosis
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.situation import Finding, Situation, Status
 from assistant.situation.lexicon import Level
@@ -65,7 +65,8 @@ def assess(situation: Situation) -> SafetyVerdict:
                       and f.status is status)
         for status in (Status.UNCLEAR, Status.HISTORICAL, Status.ANIMAL)
     }
-    others = dict(
+    no_urgency = SafetyVerdict(
+        None,
         unclear=by_status[Status.UNCLEAR],
         past=by_status[Status.HISTORICAL],
         animal=by_status[Status.ANIMAL],
@@ -74,7 +75,7 @@ def assess(situation: Situation) -> SafetyVerdict:
         ),
     )
     if emergency:
-        return SafetyVerdict(Urgency.EMERGENCY, emergency, **others)
+        return replace(no_urgency, urgency=Urgency.EMERGENCY, signs=emergency)
     red_flags = _urgent_first(
         f for f in situation.findings
         if f.level is Level.DOCTOR and f.status in _RED_FLAG_COUNTS
@@ -85,9 +86,9 @@ def assess(situation: Situation) -> SafetyVerdict:
         and (f.kind.passed_needs_doctor or f.status is Status.HABITUAL)
     )
     if passed or red_flags:
-        return SafetyVerdict(Urgency.DOCTOR, passed + red_flags, downgraded=bool(passed),
-                             **others)
-    return SafetyVerdict(None, **others)
+        return replace(no_urgency, urgency=Urgency.DOCTOR, signs=passed + red_flags,
+                       downgraded=bool(passed))
+    return no_urgency
 
 
 def _urgent_first(findings: Iterable[Finding]) -> tuple[Finding, ...]:

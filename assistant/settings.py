@@ -3,7 +3,8 @@
 The file lives in the user's config folder (``platformdirs.user_config_dir("twitch-assistant")``,
 e.g. ``~/.config/twitch-assistant/settings.yaml``); ``ASSISTANT_CONFIG`` points elsewhere.
 Reading never fails and never changes a file: a missing file gives the defaults, a damaged one
-gives the defaults plus a warning (naming file:line) and is left exactly as it is. Only saving
+gives the defaults plus a warning (naming file:line) and is left exactly as it is; a bad value
+defaults alone, named with its line, and the rest are kept. Only saving
 new settings replaces it, and then a file that did not load cleanly is first kept under a free
 name (``settings.yaml.bad``, ``settings.yaml.bad.1``, ...) so nothing the user wrote is lost.
 Writing is atomic, so a full disk leaves the previous file intact.
@@ -14,13 +15,11 @@ The ``slower``/``faster``/... functions are pure: the dialogue calls them for "s
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import math
 import os
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,9 @@ from typing import Any
 import yaml
 
 from assistant import userfile
+from assistant.atomicfile import replacing
 from assistant.errors import AssistantError
-from assistant.yamlfile import TooLongNumber, YamlTooLarge, parse_yaml, short
+from assistant.yamlfile import TooLongNumber, YamlTooLarge, line_of, parse_yaml, short
 
 LOG = logging.getLogger("assistant.settings")
 
@@ -175,9 +175,10 @@ def _check_emergency_number(value: Any) -> tuple[str | None, str | None]:
     return None, f"emergency_number must be 2 to 6 digits, like 999, not {value!r}"
 
 
-def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
-    """Build Settings from a parsed mapping; bad fields fall back to defaults, with reasons."""
-    problems: list[str] = []
+def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[tuple[int | None, str]]]:
+    """Build Settings from a parsed mapping; bad fields fall back to defaults, with reasons
+    and the line of each (None when unknown)."""
+    problems: list[tuple[int | None, str]] = []
     values: dict[str, Any] = {}
     checks = {
         "rate": _check_rate,
@@ -193,11 +194,12 @@ def _from_mapping(data: dict[Any, Any]) -> tuple[Settings, list[str]]:
             if isinstance(raw, bool):
                 values[key] = raw
             else:
-                problems.append(f"always_listening must be true or false, not {short(raw)}")
+                wrong = f"always_listening must be true or false, not {short(raw)}"
+                problems.append((line_of(data, key), wrong))
         elif key in checks:
             value, problem = checks[key](raw)
             if problem:
-                problems.append(problem)
+                problems.append((line_of(data, key), problem))
             if key == "wake_phrase" and value is None:
                 continue  # an empty wake phrase would mean "never wake": keep the default
             values[key] = value
@@ -271,7 +273,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
     settings, problems = _from_mapping(data)
     if problems:
         message = f"Some settings in {file} are invalid, using defaults for them: " + "; ".join(
-            problems
+            f"line {line}: {problem}" if line else problem for line, problem in problems
         )
         LOG.info("%s", message)  # the caller shows/speaks settings.warning
         return dataclasses.replace(settings, warning=message)
@@ -340,40 +342,16 @@ def save_settings(settings: Settings, path: Path | str | None = None) -> Path:
         LOG.warning("the old settings file did not load cleanly; it is kept as %s", kept)
     header = "# twitch-assistant settings (written by the assistant; safe to edit)\n"
     text = header + yaml.safe_dump(_to_mapping(settings), sort_keys=False, allow_unicode=True)
-    tmp_name: str | None = None
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, file)
-        tmp_name = None
-        _fsync_dir(file.parent)
+        with replacing(file, durable=True) as temp:
+            temp.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise SettingsError(
             f"Could not save the settings to {file}: {exc.strerror or exc}",
             spoken="I could not save your settings; they will last until I stop.",
         ) from None
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
     return file
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (best effort: not every filesystem allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- adjustments by voice -------------------------------------------------------------------

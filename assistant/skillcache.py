@@ -220,7 +220,7 @@ class _Decoder:
             except (KeyError, IndexError, TypeError):
                 raise CacheFormatError("dangling reference") from None
         if tag == "E":
-            expansion = object.__new__(self.expansion)
+            expansion: Any = object.__new__(self.expansion)
             expansion.__dict__.update(tokens=tuple(item[1].split(_SEP)), slots=())
             return expansion
         if tag == "e":

@@ -8,6 +8,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
+
+MatchMethod = Literal[
+    "none",
+    # the matcher (nlu/matcher.py): how it matched...
+    "exact",
+    "same_words",
+    "sound_guess",
+    "fuzzy",
+    "question_at_end",
+    # ...or why nothing matched
+    "everyday",
+    "out_of_scope",
+    "animal",
+    "empty",
+    # the dialogue (dialogue.py): how a match was changed in light of the conversation
+    "low_confidence",
+    "everyday_in_context",
+    "story",
+    "context",
+]
+"""How an ``IntentMatch`` was found, or why there is none."""
+
+AnswerKind = Literal[
+    "answer", "safety", "emergency", "animal", "clarify", "decline", "not_understood", "control"
+]
+"""What sort of reply an ``Answer`` is (the voice shell picks an earcon and follow-up by it)."""
+
+SettingAction = Literal["slower", "faster", "louder", "quieter", "normal_speed"]
+"""Spoken setting changes; the shell applies and saves them."""
+
+Action = Literal["stop", "end", "repeat", SettingAction]
+"""Side effects an ``Answer`` asks of the shell: stop speaking, end the conversation, say
+the last reply again, or change a speech setting."""
 
 
 class Urgency(str, Enum):
@@ -72,9 +106,8 @@ class IntentMatch:
     slots: dict[str, str] = field(default_factory=dict)
     """Slot values, e.g. ``{"topic": "caffeine"}``."""
 
-    method: str = "none"
-    """How it matched: exact, same_words, sound_guess, fuzzy; or why not: out_of_scope,
-    animal, empty."""
+    method: MatchMethod = "none"
+    """How it matched, or why nothing did (see ``MatchMethod``)."""
 
     text: str = ""
     """The normalised text that was matched."""
@@ -98,12 +131,11 @@ class Answer:
     confidence: float
     """Confidence of the match behind it, 0..1."""
 
-    kind: str = "answer"
-    """answer, safety, emergency, clarify, decline, not_understood, control."""
+    kind: AnswerKind = "answer"
+    """What sort of reply it is (see ``AnswerKind``)."""
 
-    action: str | None = None
-    """Side effect for the shell: stop, end, repeat, slower, faster, louder, quieter,
-    normal_speed."""
+    action: Action | None = None
+    """Side effect for the shell (see ``Action``), None for none."""
 
     urgency: Urgency | None = None
     """``emergency`` (call emergency services now), ``doctor`` (see a doctor promptly) or

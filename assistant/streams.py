@@ -15,6 +15,8 @@ import errno
 import io
 import os
 import sys
+from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 EXIT_OUTPUT_FAILED = 1
 EXIT_BROKEN_PIPE = 141
@@ -31,19 +33,24 @@ class _ClosedStream(io.TextIOBase):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def _fail(self, *_args: object) -> None:
+    def _fail(self) -> NoReturn:
         raise ClosedStreamError(errno.EBADF, f"standard {self.name} is closed")
 
-    write = read = readline = _fail
-
-    def __iter__(self):
+    def write(self, _text: str) -> NoReturn:
         self._fail()
-        return iter(())
+
+    def read(self, _size: int | None = -1) -> NoReturn:
+        self._fail()
+
+    def readline(self, _size: int | None = -1) -> NoReturn:
+        self._fail()
+
+    def __iter__(self) -> NoReturn:
+        self._fail()
 
     @property
     def buffer(self) -> io.BufferedIOBase:  # what 'ask' reads from
         self._fail()
-        raise AssertionError("unreachable")
 
     def isatty(self) -> bool:
         return False
@@ -136,10 +143,10 @@ def is_output_error(exc: OSError) -> bool:
 
 
 @contextlib.contextmanager
-def native_stderr_dropped(keep: bool = False):
-    """Send what C libraries write to fd 2 (Kaldi's usage text and ``ERROR (VoskAPI...)``
-    lines when a model is damaged) to a temporary file, and drop it unless ``keep``; our own
-    one-line message says what went wrong. fd 2 is process-wide: use it only where one
+def native_stderr_filtered(keep_line: Callable[[str], bool]) -> Iterator[None]:
+    """Send what C libraries write to fd 2 to a temporary file for the duration, then replay
+    the lines ``keep_line`` accepts (so Python's own warnings and logs are delayed, never
+    lost). The one place that redirects fd 2. fd 2 is process-wide: use it only where one
     thread runs (a one-shot command), never in the voice loop, where another thread's
     redirection could interleave and leave fd 2 pointing at a deleted file."""
     import tempfile
@@ -159,7 +166,17 @@ def native_stderr_dropped(keep: bool = False):
                 sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-            if keep:
-                capture.seek(0)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", "replace")
+            kept = [line for line in text.splitlines(keepends=True) if keep_line(line)]
+            if kept:
                 with contextlib.suppress(Exception):
-                    sys.stderr.write(capture.read().decode("utf-8", "replace"))
+                    sys.stderr.write("".join(kept))
+                    sys.stderr.flush()
+
+
+def native_stderr_dropped(keep: bool = False) -> contextlib.AbstractContextManager[None]:
+    """Drop what C libraries write to fd 2 (Kaldi's usage text and ``ERROR (VoskAPI...)``
+    lines when a model is damaged) unless ``keep``: our own one-line message says what went
+    wrong."""
+    return native_stderr_filtered(lambda _line: keep)

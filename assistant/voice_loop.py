@@ -90,6 +90,7 @@ class VoiceLoop:
         self.out = out or sys.stdout
         self.settings = load_settings()
         self.settings_warning = self.settings.warning
+        self.settings_spoken_warning = self.settings.spoken_warning
         if options.output_device is not None:
             self.settings = replace(self.settings, output_device=options.output_device)
         if options.input_device is not None:
@@ -112,7 +113,6 @@ class VoiceLoop:
         """The speaker was lost mid-answer: say so before the next answer."""
         self.turns = 0
         self.speaker: Any = None
-        self.synth: Any = None
         self.mic: Any = None
         self.recognizer: Any = None
         self.barge: Any = None
@@ -205,10 +205,7 @@ class VoiceLoop:
         self._start_speaker()
         if self.settings_warning:
             self.report(
-                AssistantError(
-                    self.settings_warning,
-                    spoken="My settings file was damaged, so I am using the defaults.",
-                )
+                AssistantError(self.settings_warning, spoken=self.settings_spoken_warning)
             )
         self.skill.matcher.warm_up()  # while the model loads: the first answer is not slower
         loader.join()
@@ -245,19 +242,9 @@ class VoiceLoop:
 
     def _start_speaker(self) -> None:
         try:
-            from assistant.audio.player import Player, quiet_native_stderr
-            from assistant.speech.voice import Speaker, Synthesizer
+            from assistant.speech.voice import open_speaker
 
-            player = Player(self.settings.output_device)
-            with quiet_native_stderr():
-                player.check()
-            self.synth = Synthesizer()
-            self.speaker = Speaker(
-                self.settings,
-                synthesizer=self.synth,
-                player=player,
-                on_done=self._on_speech_done,
-            )
+            self.speaker = open_speaker(self.settings, on_done=self._on_speech_done)
         except AssistantError as exc:
             self.text_only = True
             print(f"assistant: {exc.message} Answers will be printed only.", file=sys.stderr)
@@ -512,9 +499,6 @@ class VoiceLoop:
             except AssistantError:
                 pass
             self.speaker = None
-        if self.synth is not None:
-            self.synth.close()
-            self.synth = None
         if self.mic is not None:
             self.mic.close()
             self.mic = None

@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ASSISTANT_EXTRAS=test bash scripts/setup.sh
 .venv/bin/ruff check assistant tests bench
+.venv/bin/mypy assistant
 .venv/bin/python -m pytest "$@"

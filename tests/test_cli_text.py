@@ -289,6 +289,22 @@ def test_check_reports_a_broken_yaml_file_with_its_line(run, tmp_path: Path) -> 
     assert any(line.startswith(f"{broken}:5:") for line in proc.out.splitlines()), proc.out
 
 
+def test_check_reports_a_topic_value_without_an_answer_at_its_own_line(
+    run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "intents"
+    shutil.copytree(default_intents_dir(), folder)
+    twitching = folder / "twitching.yaml"
+    lines = twitching.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.strip() == "out: calcium")
+    lines[at] = lines[at].replace("out: calcium", "out: calcium_typo")
+    twitching.write_text("".join(lines), encoding="utf-8")
+    proc = run("check", "--intents", str(folder))
+    assert proc.returncode == 1
+    wanted = f"{twitching}:{at}: {{topic}} value 'calcium_typo' has no answer in"
+    assert any(line.startswith(wanted) for line in proc.out.splitlines()), proc.out
+
+
 def test_check_lists_every_problem(run, tmp_path: Path) -> None:
     folder = tmp_path / "intents"
     folder.mkdir()

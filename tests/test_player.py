@@ -174,9 +174,10 @@ def test_refresh_finds_a_server_that_started_after_import(
         import sounddevice as sd
         print(len(sd.query_devices()))
         os.environ["XDG_RUNTIME_DIR"] = {str(virtual_audio_devices.runtime_dir)!r}
-        from assistant.audio.player import output_device_index, output_devices
+        from assistant.audio.devices import list_devices
+        from assistant.audio.player import output_device_index
         index = output_device_index(None)
-        print(len(output_devices()), index >= 0)
+        print(len(list_devices("output")), index >= 0)
         """
     )
     empty = tmp_path / "runtime"
@@ -196,7 +197,7 @@ def test_refresh_finds_a_server_that_started_after_import(
 def test_unknown_device_is_a_clear_error(awake_speaker: virtual_audio.VirtualAudio) -> None:
     with pytest.raises(AudioError) as info:
         output_device_index("no such speaker")
-    assert "No speaker named 'no such speaker'" in info.value.message
+    assert "No speaker matches 'no such speaker'" in info.value.message
     assert "pulse" in info.value.message  # lists the choices
     with pytest.raises(AudioError):
         output_device_index(999)

@@ -170,8 +170,8 @@ def test_no_audio_device_at_all_fails_clearly(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [
-        "assistant: No speaker found: there is no audio output device (no sound card or sound "
-        "server)."
+        "assistant: No speaker found. Connect one (or check that the sound system is running) "
+        "and see 'assistant devices'."
     ]
 
 
@@ -188,7 +188,7 @@ def test_say_speaks_on_the_default_speaker(
     assert last - first > 1.0
     result = run_say("hi", "--output-device", "no such device", env=awake_speaker.env)
     assert result.returncode == 1
-    assert "No speaker named 'no such device'" in result.stderr
+    assert "No speaker matches 'no such device'" in result.stderr
 
 
 @pytest.mark.audio

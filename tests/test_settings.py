@@ -100,8 +100,9 @@ def test_bad_values_default_one_by_one(tmp_path: Path) -> None:
     assert settings.wake_phrase == Settings().wake_phrase
     assert settings.output_device is None
     assert settings.warning is not None
-    for word in ("rate", "always_listening", "output_device"):
-        assert word in settings.warning
+    assert str(path) in settings.warning
+    for line, word in ((1, "rate"), (3, "always_listening"), (6, "output_device")):
+        assert f"line {line}: {word}" in settings.warning  # each bad value at its own line
     assert "future_option" not in settings.warning  # unknown keys: newer versions may add them
     assert settings.spoken_warning and "not valid" in settings.spoken_warning
     assert path.exists()
@@ -184,14 +185,16 @@ def test_full_disk_keeps_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     path = tmp_path / "settings.yaml"
     save_settings(Settings(rate=150), path)
     before = path.read_bytes()
-    import assistant.settings as module
+    import assistant.atomicfile as module
 
     real_mkstemp = module.tempfile.mkstemp
 
     def full_mkstemp(*args: object, **kwargs: object) -> tuple[int, str]:
         fd, name = real_mkstemp(*args, **kwargs)
         os.close(fd)
-        return os.open("/dev/full", os.O_WRONLY), name
+        os.unlink(name)
+        os.symlink("/dev/full", name)  # writing the temporary file meets a full disk
+        return os.open(name, os.O_WRONLY), name
 
     monkeypatch.setattr(module.tempfile, "mkstemp", full_mkstemp)
     with pytest.raises(SettingsError) as info:

@@ -301,4 +301,4 @@ def test_missing_output_device_is_an_audio_error(
 ) -> None:
     with pytest.raises(AudioError) as info:
         speak_text("hello", Settings(), output_device="no such speaker")
-    assert "No speaker named" in info.value.message
+    assert "No speaker matches" in info.value.message

@@ -1,6 +1,6 @@
 """Real virtual audio devices for tests: a PulseAudio daemon with a fifo microphone and a null
-speaker (see ../shared/DESIGN.md). Nothing here is mocked: PortAudio, via sounddevice, talks to
-PulseAudio exactly as it would to a laptop's sound card.
+speaker, which this module starts (no sound card needed). Nothing here is mocked: PortAudio,
+via sounddevice, talks to PulseAudio exactly as it would to a laptop's sound card.
 
 Use the ``virtual_audio`` session fixture (tests/conftest.py); it skips with a reason where
 PulseAudio is not installed (``.ci/run`` installs it, so CI never skips).

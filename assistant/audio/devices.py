@@ -119,7 +119,8 @@ def _default_index(configured: Any, hostapis: Any, kind: Kind) -> int:
 
 
 def resolve_device(spec: str | int | None, kind: Kind = "input") -> Device:
-    """The device meant by ``spec``: None (the default), an index, or part of a name.
+    """The device meant by ``spec``: None or "default" (the system default), an index, or
+    part of a name. The one lookup for microphones and speakers alike.
 
     A name matches case-insensitively; an exact name wins over substrings. Missing or
     ambiguous names raise :class:`AudioError` listing what exists.
@@ -132,6 +133,9 @@ def resolve_device(spec: str | int | None, kind: Kind = "input") -> Device:
         raise AudioError(_NO_DEVICE[kind], spoken=_NO_DEVICE_SPOKEN[kind])
     word = "microphone" if kind == "input" else "speaker"
 
+    if isinstance(spec, str) and spec.strip().lower() == "default":
+        # "default" names the system default, unless a device is called that (ALSA's is)
+        spec = spec if any(d.name.lower() == "default" for d in devices) else None
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         for device in devices:
             if device.is_default_input if kind == "input" else device.is_default_output:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from assistant.audio.devices import Device, refresh, resolve_device
+from assistant.audio.devices import Device, refresh, resolve_device, sounddevice_module
 from assistant.errors import AudioError
 from assistant.stages import Transcript
 
@@ -40,8 +40,8 @@ class Microphone:
     """16 kHz mono int16 audio from one input device, in ``block_seconds`` blocks.
 
     ``start()`` opens the stream, ``read()`` returns the next block, ``close()`` stops it (also
-    usable as a context manager). While muted (the assistant is speaking: half-duplex) the
-    audio is dropped in the callback.
+    usable as a context manager). Not hearing the assistant's own voice is the voice loop's
+    business (it keeps listening for "stop" while speaking), so every block is delivered.
     """
 
     def __init__(
@@ -65,11 +65,10 @@ class Microphone:
         self.dropped_blocks = 0
         """Blocks dropped because the queue was full (the consumer fell behind)."""
         self.generation = 0
-        """Bumped on every (re)start and unmute: earlier audio is from another context."""
+        """Bumped on every (re)start: earlier audio is from another stream."""
         self._queue: queue.Queue[bytes] = queue.Queue(maxsize=max_queued_blocks)
         self._pending: collections.deque[bytes] = collections.deque()
         self._stream: Any = None
-        self._muted = False
         self._closing = False
         self._lost_reason: str | None = None
         self._blocks_seen = 0
@@ -81,7 +80,7 @@ class Microphone:
         """Open and start the input stream; :class:`AudioError` when that is impossible."""
         if self._stream is not None:
             return
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         device = resolve_device(self.device_spec, "input")
         rate = self._pick_rate(sd, device)
@@ -160,8 +159,6 @@ class Microphone:
         self._blocks_seen += 1
         if status.input_overflow:
             self.overflows += 1
-        if self._muted:
-            return
         try:
             self._queue.put_nowait(bytes(indata))
         except queue.Full:
@@ -220,7 +217,7 @@ class Microphone:
         elif now - self._watch_time > self.stall_timeout:
             self._lost_reason = f"no audio for {now - self._watch_time:.1f} s"
             raise MicrophoneLost(self._lost_reason)
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         try:
             active = stream.active
@@ -230,23 +227,6 @@ class Microphone:
         if not active:
             self._lost_reason = "the audio stream stopped"
             raise MicrophoneLost(self._lost_reason)
-
-    # -- half duplex -----------------------------------------------------------------------
-    def mute(self) -> None:
-        """Drop microphone audio (while the assistant speaks, so it does not hear itself)."""
-        self._muted = True
-        self._drain()
-        self._pending.clear()
-
-    def unmute(self) -> None:
-        """Listen again; bumps :attr:`generation` so listeners reset their recogniser."""
-        self._drain()
-        self._muted = False
-        self.generation += 1
-
-    @property
-    def muted(self) -> bool:
-        return self._muted
 
     def _drain(self) -> None:
         while True:
@@ -329,8 +309,8 @@ def listen_utterances(
 ) -> Iterator[Transcript]:
     """Yield one Transcript per utterance heard on ``mic`` (Vosk endpoints; empty ones skipped).
 
-    The recogniser is reset after each utterance, and whenever the microphone was unmuted or
-    reopened (half an utterance from before is stale). ``on_partial`` gets the words heard so
+    The recogniser is reset after each utterance, and whenever the microphone was reopened
+    (half an utterance from before is stale). ``on_partial`` gets the words heard so
     far when they change. Stops when ``stop`` is set (checked every ``poll_seconds``); lets
     :class:`MicrophoneLost` through, so the caller can :func:`reopen_with_retry` and listen
     again.

@@ -14,28 +14,19 @@ from __future__ import annotations
 import array
 import contextlib
 import logging
-import os
 import re
-import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from assistant.audio.devices import refresh, sounddevice_module
+from assistant.audio.devices import resolve_device, sounddevice_module
 from assistant.errors import AudioError
+from assistant.streams import native_stderr_filtered
 
 LOG = logging.getLogger("assistant.audio")
 
 BLOCK_FRAMES = 512
 """Frames per write: the stop check runs this often (23 ms at 22 050 Hz)."""
-
-def _no_speaker() -> AudioError:
-    return AudioError(
-        "No speaker found: there is no audio output device (no sound card or sound server).",
-        spoken="No speaker found.",
-    )
-
 
 def _disconnected() -> AudioError:
     return AudioError(
@@ -43,57 +34,10 @@ def _disconnected() -> AudioError:
     )
 
 
-def output_devices() -> list[dict[str, Any]]:
-    """PortAudio devices that can play sound (each dict has 'index' and 'name')."""
-    sd = sounddevice_module()
-    return [dict(d) for d in sd.query_devices() if d["max_output_channels"] > 0]
-
-
 def output_device_index(spec: str | int | None = None) -> int:
-    """Resolve a speaker given as None (system default), an index, or a name (substring).
-
-    Raises AudioError "No speaker found" when nothing can play, or names the choices when
-    ``spec`` matches no device (or several).
-    """
-    sd = sounddevice_module()
-    devices = output_devices()
-    if not devices:
-        refresh()  # safe: with no device listed no stream can be open
-        devices = output_devices()
-    if not devices:
-        raise _no_speaker()
-    if isinstance(spec, str) and spec.strip().lower() == "default":
-        spec = None if not any(d["name"] == "default" for d in devices) else "default"
-    if spec is None or (isinstance(spec, str) and not spec.strip()):
-        index = sd.default.device[1]
-        if index is None or index < 0 or all(d["index"] != index for d in devices):
-            return int(devices[0]["index"])
-        return int(index)
-    choices = ", ".join(f"{d['index']}: {d['name']}" for d in devices)
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
-        wanted = int(spec)
-        for device in devices:
-            if device["index"] == wanted:
-                return wanted
-        raise AudioError(
-            f"No speaker with number {wanted}. Speakers: {choices}",
-            spoken="The chosen speaker was not found.",
-        )
-    name = spec.strip().lower()
-    exact = [d for d in devices if d["name"].lower() == name]
-    partial = [d for d in devices if name in d["name"].lower()]
-    found = exact or partial
-    if len(found) == 1:
-        return int(found[0]["index"])
-    if not found:
-        raise AudioError(
-            f"No speaker named '{spec}'. Speakers: {choices}",
-            spoken="The chosen speaker was not found.",
-        )
-    raise AudioError(
-        f"Several speakers match '{spec}'; give the number instead. Speakers: {choices}",
-        spoken="Several speakers match that name.",
-    )
+    """The PortAudio index of the speaker given as None (system default), an index, or a
+    name (part of one); ``audio.devices.resolve_device`` decides, with its errors."""
+    return resolve_device(spec, "output").index
 
 
 # -- PCM helpers ----------------------------------------------------------------------------
@@ -158,7 +102,7 @@ class Playback:
 
         Blocks until the last block is queued (not until it is heard: see ``finish``).
         """
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         pcm = scale_volume(pcm, volume)
         if self.device_rate != self.rate or self.channels != 1:
@@ -180,7 +124,7 @@ class Playback:
         """Let the buffered audio play out, then close (so "done" really means silent)."""
         if self._closed:
             return
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         self._closed = True
         try:
@@ -197,7 +141,7 @@ class Playback:
         """Drop whatever is still buffered and close now (barge-in)."""
         if self._closed:
             return
-        import sounddevice as sd
+        sd = sounddevice_module()
 
         self._closed = True
         with contextlib.suppress(sd.PortAudioError):
@@ -237,14 +181,10 @@ class Player:
         channel count for raw hardware devices that refuse it.
         """
         sd = sounddevice_module()
-        index = output_device_index(self.device)
-        try:
-            info = sd.query_devices(index)
-        except (sd.PortAudioError, ValueError):
-            raise _no_speaker() from None
-        name = str(info["name"])
-        native = int(info["default_samplerate"] or rate)
-        attempts = [(rate, 1), (native, 1), (native, min(2, int(info["max_output_channels"])))]
+        device = resolve_device(self.device, "output")
+        index, name = device.index, device.name
+        native = int(device.default_samplerate or rate)
+        attempts = [(rate, 1), (native, 1), (native, min(2, device.max_output_channels))]
         last_error: Exception | None = None
         for device_rate, channels in dict.fromkeys(attempts):
             try:
@@ -301,28 +241,5 @@ def quiet_native_stderr() -> Iterator[None]:
     afterwards (so Python warnings and logs are delayed, never lost). fd 2 is process-wide:
     use it around blocking playback in a command, not in a long-running multi-threaded loop.
     """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
+    with native_stderr_filtered(lambda line: not _NOISE.match(line.rstrip("\n"))):
         yield
-        return
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError, ValueError):
-                sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            kept = [
-                line
-                for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True)
-                if not _NOISE.match(line.rstrip("\n"))
-            ]
-            if kept:
-                with contextlib.suppress(OSError, ValueError):
-                    sys.stderr.write("".join(kept))
-                    sys.stderr.flush()

@@ -20,7 +20,7 @@ def answer_json(question: str, answer: Answer, **extra: object) -> str:
     """One JSON line: question, intent, confidence, urgency, text (plus extras such as the
     transcript). ``urgency`` is "emergency", "doctor" or null."""
     echo = question if len(question) <= MAX_ECHO_CHARS else question[:MAX_ECHO_CHARS] + "..."
-    record = {
+    record: dict[str, object] = {
         "question": echo,
         "intent": answer.intent,
         "confidence": round(float(answer.confidence), 3),

@@ -13,23 +13,13 @@ class TextSpeaker:
     """
 
     def __init__(self, output_device: str | int | None = None) -> None:
-        from assistant.audio.player import Player, quiet_native_stderr
         from assistant.settings import load_settings
-        from assistant.speech.voice import Speaker, Synthesizer
+        from assistant.speech.voice import open_speaker
 
         settings = load_settings()
         if settings.warning:
             print(f"assistant: {settings.warning}", file=sys.stderr)
-        device = output_device if output_device is not None else settings.output_device
-        player = Player(device)
-        with quiet_native_stderr():
-            player.check()
-        self._synth = Synthesizer()
-        try:
-            self._speaker = Speaker(settings, synthesizer=self._synth, player=player)
-        except BaseException:
-            self._synth.close()
-            raise
+        self._speaker = open_speaker(settings, output_device)
 
     def say(self, text: str) -> None:
         """Speak ``text`` and return when it has been heard."""
@@ -37,4 +27,3 @@ class TextSpeaker:
 
     def close(self) -> None:
         self._speaker.close()
-        self._synth.close()

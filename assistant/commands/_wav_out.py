@@ -24,9 +24,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
+from typing import Any
 
+from assistant.atomicfile import replacing
 from assistant.errors import AssistantError, UsageError
 from assistant.settings import Settings
 
@@ -38,20 +39,12 @@ NO_SOUND_SERVER = "unix:/nonexistent/twitch-assistant-writes-a-file"
 
 def pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
     """Whole sentences grouped into pieces of at most ``max_chars`` characters."""
-    from assistant.speech.voice import split_sentences
+    from assistant.speech.voice import join_within, split_sentences
 
-    out: list[str] = []
-    current = ""
-    for sentence in split_sentences(text, max_chars=max_chars):
-        for part in _hard_split(sentence, max_chars):
-            if current and len(current) + 1 + len(part) > max_chars:
-                out.append(current)
-                current = part
-            else:
-                current = f"{current} {part}" if current else part
-    if current:
-        out.append(current)
-    return out
+    sentences = split_sentences(text, max_chars=max_chars)
+    return join_within(
+        (part for sentence in sentences for part in _hard_split(sentence, max_chars)), max_chars
+    )
 
 
 def _hard_split(sentence: str, max_chars: int) -> list[str]:
@@ -108,25 +101,19 @@ def write_speech(path: Path | str, text: str, settings: Settings) -> Path:
     chunks = pieces(text)
     if not chunks:
         raise UsageError("nothing to say: the text has no words")
-    tmp: str | None = None
     try:
         with _no_sound_server(), Synthesizer() as synth:
             first = synth.synthesize(chunks[0], settings.rate, settings.volume, settings.voice)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-            )
-            os.close(fd)
             sf = load_soundfile()
-            with sf.SoundFile(tmp, "w", first.rate, 1, subtype="PCM_16", format=container) as out:
+            with replacing(target, mode=_file_mode()) as temp, sf.SoundFile(
+                temp, "w", first.rate, 1, subtype="PCM_16", format=container
+            ) as out:
                 out.write(_samples(first.pcm, np))
                 for chunk in chunks[1:]:
                     audio = synth.synthesize(
                         chunk, settings.rate, settings.volume, settings.voice
                     )
                     out.write(_samples(audio.pcm, np))
-            os.chmod(tmp, _file_mode())
-        os.replace(tmp, target)
-        tmp = None
     except OSError as exc:
         raise AssistantError(
             f"Cannot write {target}: {exc.strerror or exc}", spoken="I could not save the audio."
@@ -135,13 +122,9 @@ def write_speech(path: Path | str, text: str, settings: Settings) -> Path:
         raise AssistantError(
             f"Cannot write {target}: {exc}", spoken="I could not save the audio."
         ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
     return target
 
 
-def _samples(pcm: bytes, np):  # type: ignore[no-untyped-def]
+def _samples(pcm: bytes, np: Any) -> Any:
     """16-bit little-endian PCM bytes as the int16 array soundfile writes."""
     return np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2")

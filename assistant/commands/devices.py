@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # audio is imported only when the command runs (it loads PortAudio)
+    from assistant.audio.devices import Kind
 
 NAME = "devices"
 SOUND_SYSTEMS = {"darwin": "Core Audio", "win32": "Windows audio"}
@@ -27,8 +31,10 @@ def run(args: argparse.Namespace) -> int:
             f"the sound system ({system}) is running.\n"
         )
         return 0
-    for kind, title in (("input", "Input devices (microphones)"),
-                        ("output", "Output devices (speakers)")):
+    sections: tuple[tuple[Kind, str], ...] = (
+        ("input", "Input devices (microphones)"), ("output", "Output devices (speakers)")
+    )
+    for kind, title in sections:
         chosen = [d for d in devices if d.channels(kind) > 0]
         out.write(f"{title}:\n")
         if not chosen:

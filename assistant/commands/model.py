@@ -8,11 +8,13 @@ and nothing here ever lets Vosk download a model on its own.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import ModelError, UsageError
@@ -166,7 +168,18 @@ def _rss_bytes() -> int | None:
     return None
 
 
-def load_report(path: Path) -> dict[str, object]:
+@dataclass(frozen=True)
+class LoadReport:
+    """What loading a model cost; ``model check --json`` prints it as one object."""
+
+    path: str
+    load_seconds: float
+    rss_increase_bytes: int | None
+    rss_bytes: int | None
+    grammar: bool
+
+
+def load_report(path: Path) -> LoadReport:
     """Load the model with Vosk and measure it; raises ModelError if Vosk cannot load it."""
     from assistant import modelstore
 
@@ -188,13 +201,13 @@ def load_report(path: Path) -> dict[str, object]:
     seconds = time.perf_counter() - started
     after = _rss_bytes()
     del model
-    return {
-        "path": str(path),
-        "load_seconds": round(seconds, 3),
-        "rss_increase_bytes": after - before if after is not None and before is not None else None,
-        "rss_bytes": after,
-        "grammar": modelstore.supports_grammar(path),
-    }
+    return LoadReport(
+        path=str(path),
+        load_seconds=round(seconds, 3),
+        rss_increase_bytes=after - before if after is not None and before is not None else None,
+        rss_bytes=after,
+        grammar=modelstore.supports_grammar(path),
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -203,14 +216,14 @@ def _check(args: argparse.Namespace) -> int:
     path = modelstore.resolve_model(args.dir)
     report = load_report(path)
     if args.json:
-        print(json.dumps(report))
+        print(json.dumps(dataclasses.asdict(report)))
         return 0
-    print(f"model: {report['path']}")
-    print(f"loaded in {report['load_seconds']:.2f} s")
-    if report["rss_increase_bytes"] is not None:
-        print(f"memory: +{report['rss_increase_bytes'] / 1e6:.0f} MB "
-              f"(process RSS {report['rss_bytes'] / 1e6:.0f} MB)")
-    if report["grammar"]:
+    print(f"model: {report.path}")
+    print(f"loaded in {report.load_seconds:.2f} s")
+    if report.rss_increase_bytes is not None and report.rss_bytes is not None:
+        print(f"memory: +{report.rss_increase_bytes / 1e6:.0f} MB "
+              f"(process RSS {report.rss_bytes / 1e6:.0f} MB)")
+    if report.grammar:
         print("grammar mode: supported (dynamic graph: graph/HCLr.fst + graph/Gr.fst)")
     else:
         print("grammar mode: not supported (static graph); free decoding only")

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from assistant.errors import UsageError
+
+if TYPE_CHECKING:  # settings are imported lazily at run time
+    from assistant.settings import Settings
 
 NAME = "say"
 HELP = "speak text aloud (or save it as a WAV or FLAC file with --out)"
@@ -43,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings_for(args: argparse.Namespace):  # -> Settings (import kept lazy)
+def _settings_for(args: argparse.Namespace) -> Settings:
     import dataclasses
 
     from assistant.settings import load_settings
@@ -51,22 +55,23 @@ def _settings_for(args: argparse.Namespace):  # -> Settings (import kept lazy)
     settings = load_settings()
     if settings.warning:
         print(f"assistant: warning: {settings.warning}", file=sys.stderr)
-    changes: dict[str, object] = {}
     if args.rate is not None:
         low, high = RATE_RANGE
         if not low <= args.rate <= high:
             raise UsageError(f"--rate must be between {low} and {high} words per minute")
-        changes["rate"] = args.rate
+        settings = dataclasses.replace(settings, rate=args.rate)
     if args.volume is not None:
         if not 0.0 <= args.volume <= 1.0:
             raise UsageError("--volume must be between 0 and 1")
-        changes["volume"] = args.volume
+        settings = dataclasses.replace(settings, volume=args.volume)
     if args.voice is not None:
-        changes["voice"] = args.voice
+        settings = dataclasses.replace(settings, voice=args.voice)
     if args.output_device is not None:
         device = args.output_device.strip()
-        changes["output_device"] = int(device) if device.isdigit() else device
-    return dataclasses.replace(settings, **changes)
+        settings = dataclasses.replace(
+            settings, output_device=int(device) if device.isdigit() else device
+        )
+    return settings
 
 
 MAX_TEXT_BYTES = 200_000

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from assistant import userfile
-from assistant.errors import AssistantError, ModelError
+from assistant.errors import AssistantError
 
 NAME = "transcribe"
 HELP = "transcribe an audio file (WAV, FLAC, OGG, MP3, AIFF; any rate from 8 kHz) to text"
@@ -41,18 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def resolve_model_dir(explicit: str | Path | None) -> Path:
     """The model folder to use: ``--model`` or the model store's choice."""
-    try:
-        from assistant.modelstore import resolve_model
-    except ModuleNotFoundError as exc:
-        if exc.name != "assistant.modelstore":
-            raise
-        if explicit is not None:
-            return Path(explicit)
-        raise ModelError(
-            "No speech model found. Run 'assistant model download' (once, needs the internet) "
-            "or pass --model DIR.",
-            spoken="I have no speech model yet. Please run assistant model download.",
-        ) from None
+    from assistant.modelstore import resolve_model
+
     return resolve_model(explicit)
 
 

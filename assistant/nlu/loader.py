@@ -128,6 +128,9 @@ class IntentSet:
     required: dict[str, frozenset[str]] = field(default_factory=dict)
     """intent -> stemmed keywords, one of which an utterance must hold for a fuzzy match to
     that intent (hassil's ``required_keywords``): the babies answer needs a baby word."""
+    value_places: dict[str, dict[str, tuple[Path, int | None]]] = field(default_factory=dict)
+    """list name -> value (its ``out``) -> file and line where the value is first given, so
+    that a problem with a value (no answer for it) is reported where it is written."""
 
     def flagged(self, flag: str) -> frozenset[str]:
         """Intents whose ``metadata:`` sets ``flag`` (e.g. the everyday topics)."""
@@ -143,6 +146,19 @@ class IntentSet:
 
     def list_values(self, list_name: str) -> dict[str, str]:
         return self.grammar.list_values(list_name)
+
+    def target(self, pattern: Pattern, text: str) -> str | None:
+        """What ``text`` (normalised tokens, each followed by a space) asks for if it matches
+        ``pattern`` exactly: the {topic} value said, else the template's intent; None when it
+        does not match. The matcher and the overlap check both decide this way."""
+        match = pattern.regex.fullmatch(text)
+        if match is None:
+            return None
+        target = pattern.template.intent
+        for group, list_name in pattern.groups.items():
+            if list_name == TOPIC_SLOT and match.group(group):
+                target = self.list_values(list_name).get(match.group(group), target)
+        return target
 
     def spoken_sentences(self, per_template: int = 40) -> list[str]:
         """Real sentences (unstemmed words) sampled from every template, for building a
@@ -495,7 +511,7 @@ class _Builder:
     # -- whole set -------------------------------------------------------------------------
     def finish(self) -> IntentSet:
         rules = self._parse_rules()
-        lists = self._parse_lists(rules)
+        lists, value_places = self._parse_lists(rules)
         skip_phrases = sorted(
             {tuple(stem(w) for w in words(p)) for p in self.skip_words if words(p)},
             key=len,
@@ -522,6 +538,7 @@ class _Builder:
             files=self.files,
             flags={flag: frozenset(names) for flag, names in self.flags.items()},
             required={name: frozenset(words) for name, words in self.required.items()},
+            value_places=value_places,
         )
 
     def _parse(self, path: Path, line: int | None, text: str, what: str) -> Expression | None:
@@ -546,23 +563,31 @@ class _Builder:
             )
         return rules
 
-    def _parse_lists(self, rules: dict[str, Expression]) -> dict[str, list[tuple[Expression, str]]]:
-        """Parse list values; a value's unknown rule or list is reported on the value's own
-        line (not on the line of some template that uses the list)."""
+    def _parse_lists(
+        self, rules: dict[str, Expression]
+    ) -> tuple[
+        dict[str, list[tuple[Expression, str]]], dict[str, dict[str, tuple[Path, int | None]]]
+    ]:
+        """Parse list values, and note where each value is first given; a value's unknown
+        rule or list is reported on the value's own line (not on the line of some template
+        that uses the list)."""
         lists: dict[str, list[tuple[Expression, str]]] = {}
+        places: dict[str, dict[str, tuple[Path, int | None]]] = {}
         for name, (path, _line, body) in self.list_defs.items():
             values: list[tuple[Expression, str]] = []
+            where = places.setdefault(name, {})
             for i, value in enumerate(body["values"]):
                 vline = line_of(body["values"], i)
                 text_in = value if isinstance(value, str) else value["in"]
                 out = value if isinstance(value, str) else str(value["out"])
+                where.setdefault(out, (path, vline))
                 expr = self._parse(path, vline, text_in, f"list {{{name}}}")
                 if expr is not None and self._check_references(
                     expr, rules, path, vline, f"list {{{name}}}"
                 ):
                     values.append((expr, out))
             lists[name] = values
-        return lists
+        return lists, places
 
     def _check_references(self, expr, rules, path, line, what, seen=(), checked=None) -> bool:
         """Every rule and list ``expr`` refers to exists, and no rule refers to itself.

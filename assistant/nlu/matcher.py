@@ -46,7 +46,7 @@ from assistant.nlu.lexicon import ANIMAL_STEMS, FILLER_STEMS
 from assistant.nlu.loader import TOPIC_SLOT, IntentSet
 from assistant.nlu.phonetic import sound_key
 from assistant.nlu.text import stem
-from assistant.stages import IntentMatch
+from assistant.stages import IntentMatch, MatchMethod
 
 STOP_WORDS = frozenset(
     [
@@ -136,9 +136,11 @@ MAX_SOUND_GUESSES = 9
 """Combinations of sound-alike guesses tried per utterance (bounded time)."""
 MIN_SPLIT_PART = 2
 MAX_SMALL_WORDS = 8
+"""Dropping small words is tried on utterances with at most this many (bounded time)."""
 MAX_INSERTED_WORDS = 2
 SPELLING_MEMORY = 4096
-"""Dropping small words is tried on utterances with at most this many (bounded time)."""
+"""Spelling repairs remembered (word -> closest vocabulary word); the memory is emptied when
+full, so a long-running voice loop stays bounded."""
 MIN_SPLIT_LENGTH = 5
 MIN_LONG_KEY = 5
 """A run of words glued is mapped by sound only to a word with at least this many sounds."""
@@ -231,11 +233,11 @@ class Matcher:
             for example in examples:
                 counts[target].update(example)
         vocab: set[str] = set()
-        for c in counts.values():
-            vocab.update(c)
+        for target_counts in counts.values():
+            vocab.update(target_counts)
         n_targets = len(self.targets)
         # Target frequency -> information weight (idf over targets).
-        target_freq = Counter(w for c in counts.values() for w in c)
+        target_freq = Counter(w for target_counts in counts.values() for w in target_counts)
         self.idf = {w: math.log((n_targets + 1) / (target_freq[w] + 0.5)) for w in vocab}
         # Per-target word probabilities with add-alpha smoothing, and a background model.
         alpha = 0.5
@@ -354,7 +356,7 @@ class Matcher:
             runner_up_confidence=round(runner.confidence, 3) if runner else 0.0,
         )
 
-    def rank(self, text: str, limit: int = 3) -> tuple[list[Scored], list[str], str]:
+    def rank(self, text: str, limit: int = 3) -> tuple[list[Scored], list[str], MatchMethod]:
         """Candidates best first, the normalised tokens, and how they were found."""
         toks = self.intents.normalize(text)
         if not toks:
@@ -442,14 +444,9 @@ class Matcher:
             pattern = self._patterns[i]
             if not pattern.required <= present:
                 continue
-            m = pattern.regex.fullmatch(text)
-            if m is None:
-                continue
-            target = pattern.template.intent
-            for group, list_name in pattern.groups.items():
-                if list_name == TOPIC_SLOT and m.group(group):
-                    target = self.intents.list_values(list_name).get(m.group(group), target)
-            yield target
+            target = self.intents.target(pattern, text)
+            if target is not None:
+                yield target
 
     def about_twitching(self, text: str) -> bool:
         """Whether the utterance says anything of twitching or muscles (our domain's anchor
@@ -538,12 +535,13 @@ class Matcher:
             return None
         best: tuple[int, int, tuple[str, str]] | None = None
         for cut in range(MIN_SPLIT_PART, len(tok) - MIN_SPLIT_PART + 1):
-            parts = (self._known_form(tok[:cut]), self._known_form(tok[cut:]))
-            if parts[0] is None or parts[1] is None:
+            first, second = self._known_form(tok[:cut]), self._known_form(tok[cut:])
+            if first is None or second is None:
                 continue
-            rank = (sum(p in self.vocab for p in parts), min(map(len, parts)))
+            rank = (int(first in self.vocab) + int(second in self.vocab),
+                    min(len(first), len(second)))
             if best is None or rank > best[:2]:
-                best = (*rank, (parts[0], parts[1]))
+                best = (*rank, (first, second))
         return best[2] if best is not None and best[0] > 0 else None
 
     def _known_form(self, piece: str) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from hassil.expression import (
@@ -232,7 +232,7 @@ class Grammar:
         for part in parts:
             total *= len(part)
         if total <= cap:
-            combos = itertools.product(*parts)
+            combos: Iterator[tuple[Expansion, ...]] = itertools.product(*parts)
         else:
             # Diagonal sampling: combination i takes item (i * step_k) % n_k of part k, so
             # every alternative of every part appears, with varied company.

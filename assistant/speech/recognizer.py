@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AudioError, ModelError
+from assistant.modelstore import supports_grammar, validate_model_dir
 from assistant.stages import Alternative, Transcript, Word
 
 if TYPE_CHECKING:
@@ -79,20 +80,6 @@ def _quiet_vosk(vosk_module: Any) -> None:
     """Kaldi logs to stderr; keep warnings and errors only (-1), everything with -vv."""
     debug = logging.getLogger("assistant").isEnabledFor(logging.DEBUG)
     vosk_module.SetLogLevel(0 if debug else -1)
-
-
-def _missing_model_parts(path: Path) -> str | None:
-    """What makes ``path`` not a Vosk model folder, or None when it looks complete."""
-    if not path.exists():
-        return "no such folder"
-    if not path.is_dir():
-        return "is a file, not a model folder"
-    if not ((path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()):
-        return "is not a complete Vosk model (am/final.mdl is missing)"
-    graphs = ("graph/HCLG.fst", "HCLG.fst", "graph/HCLr.fst")
-    if not any((path / g).is_file() for g in graphs):
-        return "is not a complete Vosk model (no decoding graph: graph/HCLG.fst or graph/HCLr.fst)"
-    return None
 
 
 DEFAULT_MODEL_RATE = 16_000
@@ -123,25 +110,13 @@ def model_sample_rate(model: vosk.Model) -> int:
     return DEFAULT_MODEL_RATE
 
 
-def supports_grammar(model_dir: str | Path) -> bool:
-    """True when the model has a dynamic graph (HCLr.fst + Gr.fst), needed for grammar mode."""
-    path = Path(model_dir)
-    return (path / "graph" / "HCLr.fst").is_file() and (path / "graph" / "Gr.fst").is_file()
-
-
 def load_model(path: str | Path) -> vosk.Model:
     """Load a Vosk model from a folder; every failure becomes a one-line :class:`ModelError`.
 
     Never uses ``Model(lang=...)``: that path downloads from the internet.
     """
     path = Path(path).expanduser()
-    problem = _missing_model_parts(path)
-    if problem:
-        raise ModelError(
-            f"{path}: {problem}; install a model with 'assistant model download' "
-            "or pass --model DIR",
-            spoken="My speech model is missing or incomplete. Please run assistant model download.",
-        )
+    validate_model_dir(path)  # what a model folder is: modelstore's one rule
     import vosk
 
     if not logging.getLogger("assistant").isEnabledFor(logging.DEBUG):

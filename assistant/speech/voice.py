@@ -7,7 +7,7 @@ minute) and ``volume`` (0..1). The drivers write different files: WAV (espeak-ng
 AIFF/AIFF-C (macOS, whatever the file name says: pyttsx3 issue #361), so the file is read
 by libsndfile, which tells the formats apart by their content (``audio.audiofile.read_pcm16``).
 
-Why this shape (see ../shared/DESIGN.md, "Speech out"):
+Why this shape (measured with pyttsx3 2.99 and espeak-ng on Linux):
 
 - pyttsx3's own ``say()`` on Linux plays through ``aplay``: no device choice, no interruption.
   So we only ever call ``save_to_file`` + ``runAndWait`` (fast: ~20 ms for 10 s of speech) and
@@ -29,7 +29,6 @@ import atexit
 import contextlib
 import itertools
 import logging
-import os
 import queue
 import re
 import shutil
@@ -37,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as futures_wait
@@ -45,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.audio.audiofile import load_soundfile, read_pcm16, write_pcm16
+from assistant.audio.audiofile import load_soundfile, read_pcm16
 from assistant.errors import AssistantError, AudioError, SpeechOutputError, UsageError
 from assistant.settings import DEFAULT_RATE, Settings
 
@@ -112,17 +111,23 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
 def _split_long(sentence: str, max_chars: int) -> list[str]:
     if len(sentence) <= max_chars:
         return [sentence]
-    parts: list[str] = []
+    return join_within(_SOFT_BREAK.split(sentence), max_chars)
+
+
+def join_within(parts: Iterable[str], max_chars: int) -> list[str]:
+    """Consecutive parts joined with spaces into as few pieces as keep to ``max_chars`` (a
+    part longer than that stays a piece of its own)."""
+    pieces: list[str] = []
     current = ""
-    for chunk in _SOFT_BREAK.split(sentence):
-        if current and len(current) + 1 + len(chunk) > max_chars:
-            parts.append(current)
-            current = chunk
+    for part in parts:
+        if current and len(current) + 1 + len(part) > max_chars:
+            pieces.append(current)
+            current = part
         else:
-            current = f"{current} {chunk}" if current else chunk
+            current = f"{current} {part}" if current else part
     if current:
-        parts.append(current)
-    return parts
+        pieces.append(current)
+    return pieces
 
 
 # -- synthesizer ----------------------------------------------------------------------------
@@ -587,12 +592,14 @@ class Speaker:
         if self._closed:
             return
         self._closed = True
-        self.stop(wait=True)
-        self._jobs.put(None)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(2.0)
-        if self._own_synth:
-            self.synth.close()
+        try:
+            self.stop(wait=True)
+            self._jobs.put(None)
+            if threading.current_thread() is not self._thread:
+                self._thread.join(2.0)
+        finally:
+            if self._own_synth:
+                self.synth.close()
 
     def __enter__(self) -> Speaker:
         return self
@@ -701,30 +708,35 @@ class Speaker:
 # -- one-shot helpers for commands ----------------------------------------------------------
 
 
-def speak_text(
-    text: str, settings: Settings | None = None, output_device: str | int | None = None
-) -> None:
-    """Speak ``text`` on the speaker and return when it has been heard.
-
-    For ``assistant say``, ``ask --speak`` and ``chat --speak``. Fails early with AudioError
-    ("No speaker found") before starting the engine; SpeechOutputError if the engine fails.
-    """
+def open_speaker(
+    settings: Settings,
+    output_device: str | int | None = None,
+    on_done: Callback | None = None,
+) -> Speaker:
+    """The speaker every command and the voice loop use: the output device checked first
+    (AudioError "No speaker found" before the speech engine starts), then a Speaker with its
+    own Synthesizer (closed with it). ``output_device`` overrides the saved setting."""
     from assistant.audio.player import Player, quiet_native_stderr
 
-    settings = settings or Settings()
     device = output_device if output_device is not None else settings.output_device
     player = Player(device)
     with quiet_native_stderr():
         player.check()
-        with Synthesizer() as synth, Speaker(settings, synthesizer=synth, player=player) as spk:
-            spk.speak(text, block=True)
+    return Speaker(settings, player=player, on_done=on_done)
 
 
-def synthesize_text(text: str, settings: Settings | None = None) -> Audio:
-    """The whole text as one Audio (for ``say --out``)."""
-    settings = settings or Settings()
-    with Synthesizer() as synth:
-        return synth.synthesize(text, settings.rate, settings.volume, settings.voice)
+def speak_text(
+    text: str, settings: Settings | None = None, output_device: str | int | None = None
+) -> None:
+    """Speak ``text`` on the speaker and return when it has been heard (``assistant say``).
+
+    Fails early with AudioError ("No speaker found") before starting the engine;
+    SpeechOutputError if the engine fails.
+    """
+    from assistant.audio.player import quiet_native_stderr
+
+    with quiet_native_stderr(), open_speaker(settings or Settings(), output_device) as speaker:
+        speaker.speak(text, block=True)
 
 
 AUDIO_CONTAINERS = {".wav": "WAV", ".flac": "FLAC"}
@@ -741,33 +753,6 @@ def container_for(path: Path | str) -> str:
             "FILE.wav or FILE.flac"
         )
     return container
-
-
-def write_audio(path: Path | str, audio: Audio) -> Path:
-    """Write 16-bit mono WAV or FLAC (by extension) atomically: temp file + rename, so an
-    error never leaves a half-written file."""
-    target = Path(path)
-    container = container_for(target)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        write_pcm16(tmp, audio.pcm, audio.rate, container)
-        os.replace(tmp, target)
-        tmp = None
-    except OSError as exc:
-        raise AssistantError(
-            f"Cannot write {target}: {exc.strerror or exc}", spoken="I could not save the audio."
-        ) from None
-    except RuntimeError as exc:  # soundfile.LibsndfileError: disk full and the like
-        raise AssistantError(
-            f"Cannot write {target}: {exc}", spoken="I could not save the audio."
-        ) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    return target
 
 
 def engine_install_hint(platform: str) -> str:
