@@ -442,10 +442,14 @@ def make_rapidfuzz(
 def safety_layer(skill) -> Callable[[str], str | None]:
     """Our safety check as the dialogue runs it: "emergency", "red_flag" or None."""
     from assistant import safety
+    from assistant.situation import read
+    from assistant.stages import Urgency
 
     def check(text: str) -> str | None:
-        verdict = safety.check(text, skill.intents.heard_words(text))
-        return verdict.level
+        urgency = safety.assess(read(text, skill.lexicon)).urgency
+        if urgency is None:
+            return None
+        return "emergency" if urgency is Urgency.EMERGENCY else "red_flag"
 
     return check
 
