@@ -40,9 +40,10 @@ EMERGENCY_CONTROLS = frozenset(
 """What still works as usual while an emergency goes on; anything else that is not a clear
 question of its own ("what now", "help", "he's still shaking") gets the emergency advice."""
 
-UNASKED = (Status.FIGURATIVE, Status.NEGATED)
-"""Signs whose words are left out of what the matcher sees: idioms and signs the person
-says they do not have."""
+UNASKED = (Status.FIGURATIVE, Status.NEGATED, Status.HISTORICAL)
+"""Signs whose words are left out of what the matcher sees: idioms, signs the person says
+they do not have, and signs long past ("i had a seizure as a kid, is my eye twitch
+stress")."""
 
 CONTEXT_CHARS = 600
 """How much of the previous turn is read as context for this one (the end of it)."""
