@@ -393,7 +393,7 @@ class Skill:
         kb = self.knowledge.safety
         leading = verdict.signs[0]
         service = self._service(state)
-        if verdict.downgraded and leading.status.value == "recent":
+        if verdict.downgraded and leading.status is Status.RECENT:
             parts = [kb.passed.format(service=service)]
         elif verdict.downgraded:
             parts = [kb.recurring.format(service=service)]
