@@ -166,7 +166,12 @@ class _Span:
 
 def tokenize(text: str) -> tuple[str, ...]:
     """Stemmed tokens of every sentence, joined by ``BOUNDARY``."""
-    return tuple(stem(w) if w != BOUNDARY else w for w in surface_words(text))
+    return _stemmed(surface_words(text))
+
+
+def _stemmed(said: tuple[str, ...]) -> tuple[str, ...]:
+    """``said`` with every word stemmed and the boundaries kept as they are."""
+    return tuple(stem(w) if w != BOUNDARY else w for w in said)
 
 
 def surface_words(text: str) -> tuple[str, ...]:
@@ -191,7 +196,7 @@ def surface_words(text: str) -> tuple[str, ...]:
 def read(text: str, lexicon: Lexicon) -> Situation:
     """Every sign in ``text`` with its context."""
     said = surface_words(text)
-    tokens = tuple(stem(w) if w != BOUNDARY else w for w in said)
+    tokens = _stemmed(said)
     if not tokens:
         return Situation((), ())
     joined = " " + " ".join(tokens) + " "
