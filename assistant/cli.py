@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args([*argv, command])
         return int(module.run(args) or 0)
     except AssistantError as exc:
+        if _caused_by_interrupt(exc):
+            _error_line("interrupted")
+            return 130
         _error_line(exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -116,7 +119,28 @@ def main(argv: list[str] | None = None) -> int:
             return streams.output_failed(exc)
         return _internal_error(exc)
     except Exception as exc:  # last line of defence: one line, details only with -v
+        if _caused_by_interrupt(exc):
+            _error_line("interrupted")
+            return 130
         return _internal_error(exc)
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether Ctrl-C is behind this error.
+
+    Python wraps some exceptions on their way out: a KeyboardInterrupt that lands while a class
+    body is being created (hassil's dataclasses, while the CLI is importing) surfaces as
+    ``RuntimeError: Error calling __set_name__`` on Python 3.11. That is the user's Ctrl-C, not
+    an internal error, so it gets the same quiet exit.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _restore_interrupts() -> None:

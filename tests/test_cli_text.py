@@ -383,3 +383,21 @@ def test_ask_starts_quickly(run) -> None:
         times.append(time.perf_counter() - started)
         assert proc.returncode == 0
     assert min(times) < 1.5, times  # generous; bench/ reports the real figure
+
+
+def test_ctrl_c_wrapped_by_python_is_still_an_interrupt(monkeypatch, capsys) -> None:
+    """Seen in CI: Ctrl-C landing while a dataclass is created surfaces on Python 3.11 as
+    ``RuntimeError: Error calling __set_name__`` with the KeyboardInterrupt as its cause. The
+    user pressed Ctrl-C: exit 130 with "interrupted", not "internal error" and 1."""
+    from assistant import cli
+
+    def interrupted_while_importing(argv=None):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise RuntimeError("Error calling __set_name__ on 'Field' instance") from exc
+
+    monkeypatch.setattr(cli, "build_parser", interrupted_while_importing)
+    assert cli.main(["ask", "hello"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "internal error" not in err
