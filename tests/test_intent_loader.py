@@ -10,6 +10,7 @@ import pytest
 from assistant.dialogue import CONTROL_INTENTS
 from assistant.errors import DataError, DataErrors
 from assistant.nlu.loader import load_intents
+from assistant.nlu.text import stem
 from assistant.resources import default_intents_dir
 
 GOOD = """\
@@ -339,3 +340,33 @@ def test_sounds_like_file_loads(tmp_path: Path) -> None:
 def test_sounds_like_errors(tmp_path: Path, content: str, line: int, fragment: str) -> None:
     directory = make(tmp_path, {"a.yaml": GOOD, "s.yaml": content})
     find_error(load_errors(directory), directory / "s.yaml", line, fragment)
+
+
+def test_shipped_word_classes_are_loaded(shipped) -> None:
+    words = shipped.word_classes
+    assert "twitch" in words.domain_rules and "muscle" in words.domain_rules
+    assert {"the", "my", "it's"} <= words.stop_words
+    assert stem("lately") in words.filler and stem("dog") in words.animals
+
+
+def test_word_classes_errors_name_file_and_line(tmp_path: Path) -> None:
+    directory = make(tmp_path, {
+        "a.yaml": GOOD,
+        "words.yaml": "word_classes:\n  domain_rules: [nowhere]\n  colours: red blue\n"
+                      "  filler: 42\n",
+    })
+    errors = load_errors(directory)
+    text = "\n".join(f"{Path(e.path).name}:{e.line}: {e.detail}" for e in errors)
+    assert "words.yaml:2: domain rule <nowhere> is not an expansion rule" in text
+    assert "words.yaml:3: unknown word class 'colours'" in text
+    assert "words.yaml:4: word class 'filler' must be words" in text
+
+
+def test_a_word_class_given_twice_is_an_error(tmp_path: Path) -> None:
+    directory = make(tmp_path, {
+        "a.yaml": GOOD,
+        "w1.yaml": "word_classes:\n  filler: lately\n",
+        "w2.yaml": "word_classes:\n  filler: often\n",
+    })
+    messages = [e.detail for e in load_errors(directory)]
+    assert any("word class 'filler' is already given at" in m for m in messages)

@@ -28,6 +28,7 @@ TOPIC_SLOT = "topic"
 """An intent whose match carries this slot answers with the slot's value (``about_topic``)."""
 
 SOUNDS_LIKE_KEY = "sounds_like"
+WORD_CLASSES_KEY = "word_classes"
 _HASSIL_KEYS = {"language", "intents", "lists", "expansion_rules", "skip_words", "settings"}
 _DATA_KEYS = {
     "sentences",
@@ -105,6 +106,23 @@ class Pattern:
         return self._regex
 
 
+@dataclass(frozen=True)
+class WordClasses:
+    """Word classes the matcher weighs differently (``word_classes:`` in an intents file)."""
+
+    domain_rules: tuple[str, ...] = ()
+    """Expansion rules whose words put a question in our domain ("twitch", "muscle")."""
+    stop_words: frozenset[str] = frozenset()
+    """Function words, as written: they carry no topic."""
+    filler: frozenset[str] = frozenset()
+    """Everyday words that say little about what is asked, stemmed: they weigh little."""
+    animals: frozenset[str] = frozenset()
+    """Animal words, stemmed: twitching in an animal is a vet's matter."""
+
+
+_WORD_CLASS_KEYS = {"domain_rules", "stop_words", "filler", "animals"}
+
+
 @dataclass
 class IntentSet:
     """Everything the matcher needs, built once at load."""
@@ -128,6 +146,9 @@ class IntentSet:
     required: dict[str, frozenset[str]] = field(default_factory=dict)
     """intent -> stemmed keywords, one of which an utterance must hold for a fuzzy match to
     that intent (hassil's ``required_keywords``): the babies answer needs a baby word."""
+    word_classes: WordClasses = field(default_factory=WordClasses)
+    """Stop, filler and animal words and the domain's anchor rules (empty when no file
+    gives them)."""
     value_places: dict[str, dict[str, tuple[Path, int | None]]] = field(default_factory=dict)
     """list name -> value (its ``out``) -> file and line where the value is first given, so
     that a problem with a value (no answer for it) is reported where it is written."""
@@ -315,6 +336,7 @@ class _Builder:
         self.files: list[Path] = []
         self.flags: dict[str, set[str]] = {flag: set() for flag in METADATA_FLAGS}
         self.required: dict[str, set[str]] = {}
+        self.word_classes: dict[str, tuple[Path, int | None, tuple[str, ...]]] = {}
 
     def error(self, path: Path, line: int | None, message: str) -> None:
         self.errors.append(DataError(path, line, message))
@@ -335,6 +357,9 @@ class _Builder:
             return
         if SOUNDS_LIKE_KEY in doc:
             self._add_sounds_like(path, doc)
+            return
+        if WORD_CLASSES_KEY in doc:
+            self._add_word_classes(path, doc)
             return
         for key in doc:
             if key not in _HASSIL_KEYS:
@@ -508,6 +533,55 @@ class _Builder:
                     continue
                 self.sounds_like[key] = tuple(words(meant))
 
+    def _add_word_classes(self, path: Path, doc: dict) -> None:
+        table = doc[WORD_CLASSES_KEY]
+        extra = set(doc) - {WORD_CLASSES_KEY}
+        if extra:
+            self.error(path, line_of(doc, next(iter(extra))),
+                       "a word_classes file holds only the 'word_classes' key")
+        if not isinstance(table, dict):
+            self.error(path, line_of(doc, WORD_CLASSES_KEY),
+                       "'word_classes' must map each class to its words")
+            return
+        for name, body in table.items():
+            line = line_of(table, name)
+            if name not in _WORD_CLASS_KEYS:
+                self.error(path, line, f"unknown word class {name!r} "
+                           f"(expected one of: {', '.join(sorted(_WORD_CLASS_KEYS))})")
+                continue
+            if name in self.word_classes:
+                other_path, other_line, _ = self.word_classes[name]
+                self.error(path, line, f"word class '{name}' is already given at "
+                           f"{other_path}:{other_line}")
+                continue
+            if isinstance(body, str):
+                items = body.split()
+            elif isinstance(body, list) and all(isinstance(w, str) and w.strip() for w in body):
+                items = [w.strip() for w in body]
+            else:
+                self.error(path, line, f"word class '{name}' must be words separated by "
+                           "spaces, or a list of words")
+                continue
+            if not items:
+                self.error(path, line, f"word class '{name}' is empty")
+                continue
+            self.word_classes[name] = (path, line, tuple(items))
+
+    def _word_classes(self) -> WordClasses:
+        """The word classes given, checked against the rules they name."""
+        given = {name: entry[2] for name, entry in self.word_classes.items()}
+        if "domain_rules" in self.word_classes:
+            path, line, names = self.word_classes["domain_rules"]
+            for name in names:
+                if name not in self.rule_defs:
+                    self.error(path, line, f"domain rule <{name}> is not an expansion rule")
+        return WordClasses(
+            domain_rules=given.get("domain_rules", ()),
+            stop_words=frozenset(given.get("stop_words", ())),
+            filler=frozenset(stem(w) for w in given.get("filler", ())),
+            animals=frozenset(stem(w) for w in given.get("animals", ())),
+        )
+
     # -- whole set -------------------------------------------------------------------------
     def finish(self) -> IntentSet:
         rules = self._parse_rules()
@@ -520,6 +594,7 @@ class _Builder:
         skip_single = frozenset(p[0] for p in skip_phrases if len(p) == 1)
         grammar = Grammar(rules=rules, lists=lists, tokenize=TemplateTokenizer(skip_single))
         templates, patterns, examples = self._compile_intents(grammar)
+        word_classes = self._word_classes()
         if not self.intent_defs and not self.errors:
             self.errors.append(
                 DataError(self.files[0] if self.files else "intents", None, "no intents defined")
@@ -538,6 +613,7 @@ class _Builder:
             files=self.files,
             flags={flag: frozenset(names) for flag, names in self.flags.items()},
             required={name: frozenset(words) for name, words in self.required.items()},
+            word_classes=word_classes,
             value_places=value_places,
         )
 

@@ -42,88 +42,10 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from assistant.nlu.lexicon import ANIMAL_STEMS, FILLER_STEMS
 from assistant.nlu.loader import TOPIC_SLOT, IntentSet
 from assistant.nlu.phonetic import sound_key
 from assistant.nlu.text import stem
 from assistant.stages import IntentMatch, MatchMethod
-
-STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "my",
-        "i",
-        "me",
-        "it",
-        "is",
-        "are",
-        "am",
-        "was",
-        "be",
-        "been",
-        "being",
-        "do",
-        "does",
-        "doe",
-        "did",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "for",
-        "and",
-        "or",
-        "this",
-        "that",
-        "these",
-        "those",
-        "you",
-        "your",
-        "can",
-        "could",
-        "will",
-        "would",
-        "should",
-        "shall",
-        "may",
-        "might",
-        "must",
-        "have",
-        "has",
-        "had",
-        "get",
-        "got",
-        "its",
-        "it's",
-        "there",
-        "their",
-        "them",
-        "they",
-        "we",
-        "our",
-        "us",
-        "he",
-        "she",
-        "his",
-        "her",
-        "with",
-        "by",
-        "from",
-        "as",
-        "so",
-        "if",
-        "then",
-        "than",
-        "too",
-        "very",
-        "some",
-        "any",
-    ]
-)
-"""Function words: they carry no topic. Question words (why, when, how) are kept."""
 
 EXACT_CONFIDENCE = 1.0
 REPAIRED_EXACT_CONFIDENCE = 0.9
@@ -154,8 +76,6 @@ MIN_COVERAGE_ANCHORED = 0.25
 """With a twitch or muscle word the question is ours; we accept less coverage."""
 MIN_EVIDENCE = 1.5
 """Minimum summed log-likelihood ratio for a fuzzy match."""
-DOMAIN_RULES = ("twitch", "muscle")
-"""Expansion rules whose words mark a question as being about twitching."""
 BACK_REFERENCES = frozenset({"it", "this", "that", "them", "these", "those"})
 CONTROL_TARGETS_MIN_COVERAGE = 0.8
 FUZZY_SPELLING_CUTOFF = 82
@@ -189,6 +109,11 @@ class Matcher:
     def __init__(self, intents: IntentSet, answer_ids: frozenset[str] | None = None) -> None:
         """``answer_ids``: targets with a knowledge answer (others are controls)."""
         self.intents = intents
+        words = intents.word_classes
+        self.stop_words = words.stop_words
+        self.filler = words.filler
+        self.animals = words.animals
+        self.domain_rules = words.domain_rules
         self.answer_ids = answer_ids if answer_ids is not None else frozenset(intents.intents)
         self._topics: frozenset[str] | None = None
         self._controls: frozenset[str] | None = None
@@ -215,7 +140,7 @@ class Matcher:
         sets: dict[str, set[frozenset[str]]] = defaultdict(set)
         for template, expansion in self.intents.examples:
             target = dict(expansion.slots).get(TOPIC_SLOT, template.intent)
-            content = frozenset(t for t in expansion.tokens if t not in STOP_WORDS)
+            content = frozenset(t for t in expansion.tokens if t not in self.stop_words)
             if content:
                 sets[target].add(content)
         by_content: dict[frozenset[str], set[str]] = defaultdict(set)
@@ -264,7 +189,7 @@ class Matcher:
         against words of similar length, so only those are compared (same results, a
         fraction of the work on long stories)."""
         by_sound: dict[str, list[str]] = defaultdict(list)
-        for w in sorted(vocab | STOP_WORDS | FILLER_STEMS):
+        for w in sorted(vocab | self.stop_words | self.filler):
             if len(w) >= 2 and w.isalpha():
                 by_sound[sound_key(w)].append(w)
         self.by_sound = {k: tuple(v) for k, v in by_sound.items() if k}
@@ -282,8 +207,8 @@ class Matcher:
 
         Topic names are not enough ("how do I make a good cup of coffee").
         """
-        anchors = frozenset().union(*(self._rule_words(rule) for rule in DOMAIN_RULES))
-        return frozenset(a for a in anchors if a not in STOP_WORDS and a not in FILLER_STEMS)
+        anchors = frozenset().union(*(self._rule_words(rule) for rule in self.domain_rules))
+        return frozenset(a for a in anchors if a not in self.stop_words and a not in self.filler)
 
     def _rule_words(self, rule: str) -> frozenset[str]:
         """Every word an expansion rule of the intents can say (none if it is not defined)."""
@@ -294,7 +219,7 @@ class Matcher:
         return frozenset(t for e in expansions for t in e.tokens)
 
     def _weight(self, token: str) -> float:
-        if token in FILLER_STEMS:
+        if token in self.filler:
             return min(self.idf.get(token, FILLER_WEIGHT), FILLER_WEIGHT)
         return self.idf.get(token, UNKNOWN_WORD_WEIGHT)
 
@@ -422,7 +347,7 @@ class Matcher:
             if heard == repaired:
                 return None  # nothing to guess
             guessed = sum((Counter(heard) - before).values())
-            if 2 * guessed > sum(t not in STOP_WORDS for t in heard):
+            if 2 * guessed > sum(t not in self.stop_words for t in heard):
                 return None  # mostly guesses (every combination guesses as many): "case"
             found = self._exact(heard) or self._same_words(heard, max_dropped=0)
             if found is not None:
@@ -462,7 +387,7 @@ class Matcher:
         return [
             t
             for t in toks
-            if t not in self.vocab and t not in STOP_WORDS and t not in FILLER_STEMS
+            if t not in self.vocab and t not in self.stop_words and t not in self.filler
         ]
 
     def exact_targets(self, toks: list[str]) -> list[str]:
@@ -471,10 +396,10 @@ class Matcher:
 
     def _same_words(self, toks: list[str], max_dropped: int = 1) -> str | None:
         """A target whose sentence has the same content words; small words may differ."""
-        found = self.same_words.get(frozenset(t for t in toks if t not in STOP_WORDS))
+        found = self.same_words.get(frozenset(t for t in toks if t not in self.stop_words))
         if found is not None:
             return found
-        small = [i for i, t in enumerate(toks) if t in STOP_WORDS]
+        small = [i for i, t in enumerate(toks) if t in self.stop_words]
         if len(small) > MAX_SMALL_WORDS:
             return None
         # A recogniser inserts small words ("what causes of twitching"): drop them.
@@ -499,7 +424,7 @@ class Matcher:
         for "fasciculation"), so runs of up to five words that contain an unknown word are
         also tried glued together against our long words.
         """
-        if all(t in self.vocab or t in STOP_WORDS or t in FILLER_STEMS for t in toks):
+        if all(t in self.vocab or t in self.stop_words or t in self.filler for t in toks):
             return [(t,) for t in toks]
         unknown = [self._unknown(t) for t in toks]
         out: list[tuple[str, ...]] = []
@@ -547,7 +472,7 @@ class Matcher:
     def _known_form(self, piece: str) -> str | None:
         for form in (piece, stem(piece)):
             ours = form in self.vocab and len(form) >= 3
-            if ours or form in STOP_WORDS or form in FILLER_STEMS:
+            if ours or form in self.stop_words or form in self.filler:
                 return form
         return None
 
@@ -594,7 +519,7 @@ class Matcher:
     def _about_an_animal(self, toks: list[str]) -> bool:
         """A pet's twitch is a question for a vet; "walking the dog" with a muscle word
         still concerns the person."""
-        return any(t in ANIMAL_STEMS for t in toks) and not any(
+        return any(t in self.animals for t in toks) and not any(
             t in self.muscle_words for t in toks
         )
 
@@ -622,10 +547,10 @@ class Matcher:
         return [w for n in range(low, high + 1) for w in self._spell_by_length.get(n, ())]
 
     def _unknown(self, tok: str) -> bool:
-        return tok not in self.vocab and tok not in STOP_WORDS and tok not in FILLER_STEMS
+        return tok not in self.vocab and tok not in self.stop_words and tok not in self.filler
 
     def _score(self, toks: list[str]) -> list[Scored]:
-        content = [t for t in dict.fromkeys(toks) if t not in STOP_WORDS]
+        content = [t for t in dict.fromkeys(toks) if t not in self.stop_words]
         if not content:
             return []
         weights = {t: self._weight(t) for t in content}
@@ -643,7 +568,7 @@ class Matcher:
                 llr = table.get(t)
                 if llr is None:
                     continue
-                evidence += llr if t not in FILLER_STEMS else llr * FILLER_WEIGHT
+                evidence += llr if t not in self.filler else llr * FILLER_WEIGHT
                 if llr > 0:
                     explained += weights[t]
             if evidence <= 0:
