@@ -203,7 +203,8 @@ class Skill:
             if during is not None:
                 return during
         if verdict.urgency is Urgency.DOCTOR:
-            return self._red_flag(state, verdict, found, text)
+            answered = self._answer_first(state, verdict, situation, heard, text, found)
+            return answered or self._red_flag(state, verdict, found, text)
         if verdict.animal and not verdict.unclear:
             return self._say(state, self.knowledge.safety.animal, None, 1.0, "animal")
         state, answer = self._understood(state, heard, text, found)
@@ -408,6 +409,29 @@ class Skill:
             state = replace(state, topic=topic, said_more=False)
         spoken, state = self._with_disclaimer(state, " ".join(parts))
         return self._urgent(state, spoken, "red_flag", Urgency.DOCTOR, None)
+
+    def _answer_first(
+        self,
+        state: State,
+        verdict: safety.SafetyVerdict,
+        situation: Situation,
+        heard: str | Transcript,
+        text: str,
+        found: IntentMatch,
+    ) -> tuple[State, Answer] | None:
+        """The answer to the question asked, closed by the advice, when every sign found is
+        of a kind that calls for a routine visit ("my eyelid has twitched for three weeks,
+        is it stress?"); None when the red-flag answer should lead. The urgency stays
+        ``doctor``: the advice is part of the answer, not left out."""
+        if verdict.downgraded or not all(f.kind.answer_first for f in verdict.signs):
+            return None
+        asked_state, answer = self._understood(state, heard, text, found)
+        if answer.kind != "answer" or answer.intent not in self.knowledge.answers:
+            return None
+        asked_state, answer = self._in_light_of(asked_state, answer, verdict, situation)
+        spoken = f"{answer.text} {verdict.signs[0].kind.lead}"
+        return (replace(asked_state, last_reply=spoken),
+                replace(answer, text=spoken, urgency=Urgency.DOCTOR))
 
     def _control(self, state: State, found: IntentMatch) -> tuple[State, Answer]:
         intent, confidence = found.intent or "", found.confidence

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from assistant.dialogue import Skill, State
+from assistant.stages import Urgency
 
 CASES_FILE = Path(__file__).resolve().parent / "eval" / "cases.yaml"
 
@@ -52,11 +53,14 @@ def utterances(cases: list[dict]) -> list[str]:
     return out
 
 
-def _ok(turn: dict, intent: str | None, text: str) -> bool:
+def _ok(turn: dict, answer) -> bool:
     expected = turn["expect"] if isinstance(turn["expect"], list) else [turn["expect"]]
-    if intent not in expected:
+    red_flag_given = "red_flag" in expected and answer.urgency is Urgency.DOCTOR
+    if answer.intent not in expected and not red_flag_given:
+        # a red flag may lead the answer (intent "red_flag") or close the answer to the
+        # question asked (a routine-visit sign: "...goes on for weeks should be looked at")
         return False
-    return all(word.lower() in text.lower() for word in turn.get("text_has", []))
+    return all(word.lower() in answer.text.lower() for word in turn.get("text_has", []))
 
 
 def evaluate(skill: Skill, cases: list[dict] | None = None) -> Report:
@@ -68,7 +72,7 @@ def evaluate(skill: Skill, cases: list[dict] | None = None) -> Report:
         case_ok = True
         for turn in turns:
             state, answer = skill.turn(state, turn["say"])
-            if not _ok(turn, answer.intent, answer.text):
+            if not _ok(turn, answer):
                 case_ok = False
                 report.failures.append(
                     f"[{category}] {turn['say']!r}: expected {turn['expect']} "

@@ -252,6 +252,22 @@ def test_red_flag_example_from_the_issue_mentions_caffeine(skill: Skill) -> None
     assert "caffeine" in answer.text.lower()
 
 
+def test_weeks_of_twitching_answer_the_question_and_close_with_the_advice(skill: Skill):
+    """Twitching for weeks calls for a routine visit (NHS: after two weeks): the person's
+    question is answered, and the advice closes the answer with the urgency still set."""
+    persistent = skill.lexicon.kinds["doctor/persistent"]
+    _, (answer,) = talk(skill, "my eyelid has been twitching for three weeks, is it caffeine")
+    assert (answer.intent, answer.kind, answer.urgency) == ("caffeine", "answer", Urgency.DOCTOR)
+    assert answer.text.endswith(persistent.lead)
+    assert answer.text.startswith(skill.knowledge.answers["caffeine"].text.split(".")[0])
+
+
+def test_weakness_with_weeks_of_twitching_still_leads_with_the_advice(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my calf has twitched for three weeks and my leg feels weak")
+    assert (answer.intent, answer.kind, answer.urgency) == ("red_flag", "safety", Urgency.DOCTOR)
+    assert answer.text.startswith(skill.lexicon.kinds["doctor/weakness"].lead)
+
+
 def test_red_flag_alone_gets_doctor_advice(skill: Skill) -> None:
     _, (answer,) = talk(skill, "my twitching keeps spreading to new muscles")
     assert (answer.intent, answer.kind) == ("red_flag", "safety")

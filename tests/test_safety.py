@@ -169,6 +169,16 @@ def test_a_real_fall_is_still_a_fall() -> None:
         ("my face went numb out of nowhere", "stroke"),
         ("my dad's speech just went slurred out of nowhere", "stroke"),
         ("my speech is slurred", "stroke"),
+        # from real stories (tests/eval/corpus_dev.yaml), in other words
+        ("i took the wrong pills last night and now my heart is racing", "poisoning"),
+        ("she swallowed two of my sleeping tablets by mistake", "poisoning"),
+        ("i stepped on a rusty nail last week and now my jaw is stiff", "tetanus"),
+        ("he cut his foot and now he has lockjaw", "tetanus"),
+        ("he's gone stiff and now he's jerking", "seizure"),
+        ("she stopped playing and stared, shaking, and she's not responding", "seizure"),
+        ("his arm won't stop jerking", "seizure"),
+        ("i think my grandad has had a little stroke", "stroke"),
+        ("he's slumped to one side in his chair", "stroke"),
     ],
 )
 def test_emergencies(text: str, kind: str) -> None:

@@ -95,6 +95,11 @@ class Kind:
     doctor; a choke that cleared at once does not."""
     rank: int
     """Position in the file: lower is more urgent; the most urgent sign leads the answer."""
+    answer_first: bool = False
+    """Red flags: when the person asked a question we can answer, answer it and close with
+    this kind's advice, rather than lead with the advice. For signs that call for a routine
+    visit, not a prompt one: twitching that has gone on for weeks (NHS: see a GP after two
+    weeks) in someone asking whether it is stress."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +158,7 @@ class Lexicon:
 
 
 _SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention", "escalates_to"}
-_KIND_KEYS = {"lead", "steps", "sources", "when_passed", "name"}
+_KIND_KEYS = {"lead", "steps", "sources", "when_passed", "name", "answer_first"}
 _TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_WINDOW = 200
@@ -294,9 +299,14 @@ def _kinds(doc: dict, out: _Collector) -> dict[str, Kind]:
             if not isinstance(spoken, str):
                 out.error(line_of(body, "name"), f"kind '{name}': name must be text")
                 spoken = ""
+            answer_first = body.get("answer_first", False)
+            if not isinstance(answer_first, bool) or (answer_first and level is not Level.DOCTOR):
+                out.error(line_of(body, "answer_first"),
+                          f"kind '{name}': answer_first is true or false, for red flags only")
+                answer_first = False
             kinds[f"{level.value}/{name}"] = Kind(
                 name, level, lead, steps, tuple(sources), spoken.strip(),
-                when_passed == "doctor", rank,
+                when_passed == "doctor", rank, answer_first,
             )
             rank += 1
     for key in section:
