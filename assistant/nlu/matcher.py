@@ -263,13 +263,17 @@ class Matcher:
             ending = self._ending(toks)
             if ending is not None:
                 return ending
+            # the runner-up of a decline is what a story about twitching would be about:
+            # an answer, never a control ("stop", "that's all") that happened to score
+            controls = self._control_targets()
+            guess = next((c for c in ranked if c.target not in controls), None)
             return IntentMatch(
                 None,
                 round(best.confidence, 3),
                 method="out_of_scope",
                 text=normalized,
-                runner_up=best.target,
-                runner_up_confidence=round(best.confidence, 3),
+                runner_up=guess.target if guess else None,
+                runner_up_confidence=round(guess.confidence, 3) if guess else 0.0,
             )
         return IntentMatch(
             intent=best.target,
