@@ -431,7 +431,8 @@ class Skill:
         if answer.kind != "answer" or answer.intent not in self.knowledge.answers:
             return None
         asked_state, answer = self._in_light_of(asked_state, answer, verdict, situation)
-        spoken = f"{answer.text} {verdict.signs[0].kind.lead}"
+        leads = " ".join(dict.fromkeys(f.kind.lead for f in verdict.signs))
+        spoken = f"{answer.text} {leads}"
         return (replace(asked_state, last_reply=spoken),
                 replace(answer, text=spoken, urgency=Urgency.DOCTOR))
 

@@ -74,6 +74,12 @@ def check(text: str) -> Verdict:
         ("my foot has started slapping down when i walk", "weakness"),
         ("i've been twitching on and off for weeks", "persistent"),
         ("i've had twitching on my eyelid for weeks", "persistent"),
+        ("for two months my son keeps blinking", "persistent"),
+        ("lately they're happening more often and they're stronger", "spreading"),
+        # NHS: see a GP if you think a prescribed medicine is causing the twitch
+        ("since i started prozac my legs twitch", "medicine"),
+        ("they upped my dose and now i twitch all over", "medicine"),
+        ("the twitching began two days after they put me on cipro", "medicine"),
     ],
 )
 def test_red_flag_alone(text: str, kind: str) -> None:
@@ -103,6 +109,18 @@ def test_most_urgent_red_flag_comes_first() -> None:
     verdict = check("my arm is weak and i have trouble swallowing")
     assert verdict.kinds[0] == "swallowing"
     assert list(verdict.kinds) == sorted(verdict.kinds, key=RED_FLAG_ORDER.index)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can prozac cause twitching",
+        "what medicines cause muscle twitching",
+        "is twitching a side effect of statins",
+    ],
+)
+def test_a_question_about_medicines_is_not_a_red_flag(text: str) -> None:
+    assert check(text).level is None
 
 
 @pytest.mark.parametrize(
