@@ -488,3 +488,24 @@ def test_the_emergency_number_comes_from_the_locale_or_the_setting(skill: Skill)
 def test_a_figurative_idiom_does_not_hide_the_question(skill: Skill) -> None:
     _, (answer,) = talk(skill, "my kids nearly gave me a heart attack, can stress cause twitching")
     assert answer.urgency is None and answer.intent == "anxiety"
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("my seven year old keeps jerking his head to one side and blinking hard, should i worry",
+         "child_tics"),
+        ("our three week old twitches her arms while she sleeps is that ok", "baby"),
+        ("my toddler's leg jumps every night when he falls asleep", "baby"),
+    ],
+)
+def test_a_story_about_a_baby_or_child_gets_the_answer_about_them(
+    skill: Skill, said: str, expected: str
+) -> None:
+    _, (answer,) = talk(skill, said)
+    assert (answer.intent, answer.kind) == (expected, "answer")
+
+
+def test_a_twenty_two_year_old_is_not_a_child(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my twenty two year old son gets twitches after the gym")
+    assert answer.intent == "after_exercise"

@@ -49,6 +49,12 @@ METADATA_FLAGS = {
     "declined unless matched exactly",
     "place": "the answer says where the twitch is (eyelid, calf, hand), not what it is "
     "about: a red flag names the topic asked about, not the place",
+    "general": "the answer is a general one (is it serious, what causes it): the question a "
+    "story ends with may be this general, and who the story is about can pick a better one",
+    "baby": "the answer is about babies: a story about a baby that matches no sentence of "
+    "ours exactly is answered with it",
+    "child": "the answer is about children: a story about a child that matches no sentence "
+    "of ours exactly is answered with it",
 }
 """What an intent's ``metadata:`` may say (hassil keeps domain data there), and why."""
 

@@ -66,6 +66,10 @@ class Category(str, Enum):
     """"my neurologist said it's benign": makes signs that list it under ``unless`` settled."""
     ANIMAL = "animal"
     """"my dog": the person asks about a pet, a vet's matter."""
+    BABY = "baby"
+    """"my six week old": the story is about a baby (whom the answer should be about)."""
+    CHILD = "child"
+    """"my seven year old", "our toddler": the story is about a child."""
 
 
 class Direction(str, Enum):
