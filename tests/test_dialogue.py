@@ -509,3 +509,14 @@ def test_a_story_about_a_baby_or_child_gets_the_answer_about_them(
 def test_a_twenty_two_year_old_is_not_a_child(skill: Skill) -> None:
     _, (answer,) = talk(skill, "my twenty two year old son gets twitches after the gym")
     assert answer.intent == "after_exercise"
+
+
+def test_weeks_of_a_rash_are_not_weeks_of_twitching(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "i've had this rash on my neck for two or three weeks, what is it")
+    assert answer.urgency is None
+
+
+def test_a_follow_up_about_how_long_counts_with_the_twitch_said_before(skill: Skill) -> None:
+    _, (_, answer) = talk(skill, "why does my eyelid twitch", "it has gone on for ages")
+    assert answer.urgency is Urgency.DOCTOR
+    assert answer.intent != "age"

@@ -66,7 +66,7 @@ def check(text: str) -> Verdict:
         ("now it is everywhere", "spreading"),
         ("it used to be just my eyelid but now the twitches are everywhere", "spreading"),
         ("it moved to other places", "spreading"),
-        ("it has gone on for ages", "persistent"),
+        ("my twitching has gone on for ages", "persistent"),
         ("the twitching is extremely frequent", "persistent"),
         ("it twitches every single day", "persistent"),
         ("i am unable to walk far", "weakness"),

@@ -122,6 +122,9 @@ class Sign:
     """The word alone ("stroke", "seizure"): a mention, not a report. Affirmed, it is only
     unclear (the answer leads with "if this is happening now"), never an alarm."""
     line: int
+    requires: re.Pattern[str] | None = None
+    """Words that must be said somewhere in the utterance for the sign to count: three
+    weeks of a rash is not three weeks of twitching."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class Lexicon:
         return self.kinds[f"{level.value}/{name}"]
 
 
-_SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention", "escalates_to"}
+_SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention", "escalates_to", "requires"}
 _KIND_KEYS = {"lead", "steps", "sources", "when_passed", "name", "answer_first"}
 _TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -366,8 +369,15 @@ def _signs(doc: dict, kinds: dict[str, Kind], resolve, out: _Collector) -> list[
             if escalates_to is None or level is not Level.DOCTOR:
                 out.error(line_of(body, "escalates_to"), f"sign '{name}': escalates_to must "
                           "name an emergency kind, on a red flag")
+        requires = None
+        if "requires" in body:
+            required = _compile_list(body.get("requires"), resolve, out,
+                                     line_of(body, "requires") or line, f"sign '{name}' requires")
+            requires = finder(required) if required is not None else None
         if source is not None:
-            signs.append(Sign(name, kind, finder(source), unless, escalates_to, mention, line))
+            signs.append(
+                Sign(name, kind, finder(source), unless, escalates_to, mention, line, requires)
+            )
     return signs
 
 

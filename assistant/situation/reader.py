@@ -209,6 +209,8 @@ def read(text: str, lexicon: Lexicon) -> Situation:
     reaches = _reaches(lexicon, joined, starts, sentence_of, pseudo, stops, clauses)
     findings = []
     for sign in lexicon.signs:
+        if sign.requires is not None and not sign.requires.search(joined):
+            continue
         for start, end in _spans(sign.regex, joined, starts):
             findings.append(_finding(sign, start, end, tokens, idioms, reaches))
     present = frozenset(r.category for r in reaches)
