@@ -80,6 +80,11 @@ def check(text: str) -> Verdict:
         ("since i started prozac my legs twitch", "medicine"),
         ("they upped my dose and now i twitch all over", "medicine"),
         ("the twitching began two days after they put me on cipro", "medicine"),
+        ("mum was put on a water pill last month and now her legs twitch", "medicine"),
+        ("my daughter has these shuddering attacks where she clenches her hands", "possible_seizure"),
+        ("was that a seizure, his eyes twitched and slid to the side", "possible_seizure"),
+        ("she keeps going blank for a few seconds and her eyelids flutter", "possible_seizure"),
+        ("i keep fumbling my keys and dropping them", "falls"),
     ],
 )
 def test_red_flag_alone(text: str, kind: str) -> None:
@@ -117,6 +122,8 @@ def test_most_urgent_red_flag_comes_first() -> None:
         "can prozac cause twitching",
         "what medicines cause muscle twitching",
         "is twitching a side effect of statins",
+        "what does a seizure look like",
+        "is twitching a sign of a seizure",
     ],
 )
 def test_a_question_about_medicines_is_not_a_red_flag(text: str) -> None:
