@@ -85,6 +85,8 @@ def check(text: str) -> Verdict:
         ("was that a seizure, his eyes twitched and slid to the side", "possible_seizure"),
         ("she keeps going blank for a few seconds and her eyelids flutter", "possible_seizure"),
         ("i keep fumbling my keys and dropping them", "falls"),
+        # "a few times a day" says how often, not that it has lasted only a day
+        ("for two months my calves twitch a few times a day", "persistent"),
     ],
 )
 def test_red_flag_alone(text: str, kind: str) -> None:
