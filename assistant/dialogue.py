@@ -287,7 +287,7 @@ class Skill:
         one of our sentences matched it exactly or its answer is already about them: a
         parent telling how their seven year old blinks and jerks his head needs the answer
         on tics in children, not the one on eyelids."""
-        if answer.kind != "answer" or found.method == "exact":
+        if answer.kind not in ("answer", "clarify") or found.method == "exact":
             return state, answer
         if found.method == "question_at_end" and found.intent not in self.intents.flagged(
             "general"
@@ -302,8 +302,12 @@ class Skill:
             if not for_them or answer.intent in self.intents.flagged("baby") | \
                     self.intents.flagged("child"):
                 return state, answer
-            return self._topic(replace(state, disclaimer_given=before.disclaimer_given),
-                               for_them[0], answer.confidence)
+            # a question back that offers the answer about them needs no asking: "did you
+            # mean sleep starts or babies?" about a two week old
+            return self._topic(
+                replace(state, disclaimer_given=before.disclaimer_given, choices=()),
+                for_them[0], answer.confidence,
+            )
         return state, answer
 
     def _story_guess(self, found: IntentMatch) -> IntentMatch:

@@ -520,3 +520,9 @@ def test_a_follow_up_about_how_long_counts_with_the_twitch_said_before(skill: Sk
     _, (_, answer) = talk(skill, "why does my eyelid twitch", "it has gone on for ages")
     assert answer.urgency is Urgency.DOCTOR
     assert answer.intent != "age"
+
+
+def test_no_question_back_when_the_story_says_it_is_about_a_baby(skill: Skill) -> None:
+    _, (answer,) = talk(skill, "my baby is two weeks old and in her sleep she does a rhythmic "
+                               "little twitch that stops when we wake her, is that normal")
+    assert (answer.intent, answer.kind) == ("baby", "answer")
