@@ -81,7 +81,7 @@ def check(text: str) -> Verdict:
         ("they upped my dose and now i twitch all over", "medicine"),
         ("the twitching began two days after they put me on cipro", "medicine"),
         ("mum was put on a water pill last month and now her legs twitch", "medicine"),
-        ("my daughter has these shuddering attacks where she clenches her hands", "possible_seizure"),
+        ("my daughter has shuddering attacks where she clenches her hands", "possible_seizure"),
         ("was that a seizure, his eyes twitched and slid to the side", "possible_seizure"),
         ("she keeps going blank for a few seconds and her eyelids flutter", "possible_seizure"),
         ("i keep fumbling my keys and dropping them", "falls"),
