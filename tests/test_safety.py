@@ -206,6 +206,8 @@ def test_a_real_fall_is_still_a_fall() -> None:
         ("his arm won't stop jerking", "seizure"),
         ("i think my grandad has had a little stroke", "stroke"),
         ("he's slumped to one side in his chair", "stroke"),
+        ("after a brutal workout my arms are swollen and my pee is brown", "muscle_breakdown"),
+        ("since the new painkiller she's shaky and confused", "confusion"),
     ],
 )
 def test_emergencies(text: str, kind: str) -> None:
