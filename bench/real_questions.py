@@ -1,7 +1,8 @@
 """Real questions: how the whole dialogue answers the corpus of questions people asked on
-public pages (tests/eval/corpus_dev.yaml, corpus_blind.yaml), per category.
+public pages (tests/eval/corpus_dev.yaml, corpus_blind.yaml, and set F, corpus_f.yaml, written
+and labelled later by another helper from other pages), per category.
 
-    python bench/real_questions.py [dev|blind|both]
+    python bench/real_questions.py [dev|blind|f|all]
 
 Prints numbers; asserts nothing. Each case was labelled, by people who never saw the intents,
 with its urgency (emergency, doctor, none), its category and the answers that would fit.
@@ -37,6 +38,7 @@ from assistant.stages import Urgency  # noqa: E402
 PARTS = {
     "dev": ROOT / "tests" / "eval" / "corpus_dev.yaml",
     "blind": ROOT / "tests" / "eval" / "corpus_blind.yaml",
+    "f": ROOT / "tests" / "eval" / "corpus_f.yaml",
 }
 CATEGORIES = ("topic", "red_flag", "emergency", "out_of_scope")
 DECLINED = ("decline", "not_understood", "animal")
@@ -87,10 +89,10 @@ def score(skill: Skill, path: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    which = argv[0] if argv else "both"
-    parts = list(PARTS) if which == "both" else [which]
+    which = argv[0] if argv else "all"
+    parts = list(PARTS) if which == "all" else [which]
     if any(p not in PARTS for p in parts):
-        print("usage: python bench/real_questions.py [dev|blind|both]", file=sys.stderr)
+        print("usage: python bench/real_questions.py [dev|blind|f|all]", file=sys.stderr)
         return 2
     skill = load_skill()
     for part in parts:
