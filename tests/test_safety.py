@@ -124,6 +124,8 @@ def test_most_urgent_red_flag_comes_first() -> None:
         "can prozac cause twitching",
         "what medicines cause muscle twitching",
         "is twitching a side effect of statins",
+        "should i stop my antidepressant",
+        "should i stop taking my statins if my legs twitch",
         "what does a seizure look like",
         "is twitching a sign of a seizure",
     ],
