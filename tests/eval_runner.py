@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from assistant.dialogue import Skill, State
-from assistant.stages import Urgency
+from assistant.stages import Answer, Urgency
 
 CASES_FILE = Path(__file__).resolve().parent / "eval" / "cases.yaml"
 
@@ -53,7 +53,7 @@ def utterances(cases: list[dict]) -> list[str]:
     return out
 
 
-def _ok(turn: dict, answer) -> bool:
+def _ok(turn: dict, answer: Answer) -> bool:
     expected = turn["expect"] if isinstance(turn["expect"], list) else [turn["expect"]]
     red_flag_given = "red_flag" in expected and answer.urgency is Urgency.DOCTOR
     if answer.intent not in expected and not red_flag_given:
