@@ -85,6 +85,10 @@ def check(text: str) -> Verdict:
         ("was that a seizure, his eyes twitched and slid to the side", "possible_seizure"),
         ("she keeps going blank for a few seconds and her eyelids flutter", "possible_seizure"),
         ("i keep fumbling my keys and dropping them", "falls"),
+        ("he has had a limp for months", "falls"),
+        ("i keep catching my toe on the stairs", "falls"),
+        ("mum has fallen three times this week", "falls"),
+        ("i keep seeing double and my eyelid droops by evening", "weakness"),
         # "a few times a day" says how often, not that it has lasted only a day
         ("for two months my calves twitch a few times a day", "persistent"),
     ],
@@ -210,6 +214,12 @@ def test_a_real_fall_is_still_a_fall() -> None:
         ("he's slumped to one side in his chair", "stroke"),
         ("after a brutal workout my arms are swollen and my pee is brown", "muscle_breakdown"),
         ("since the new painkiller she's shaky and confused", "confusion"),
+        # the same kinds in other words than the cases they came from
+        ("nobody can understand a word she is saying since lunch", "stroke"),
+        ("he took six of his dad's pills by mistake", "poisoning"),
+        ("the skin above his collarbone sucks in every time he breathes", "breathing"),
+        ("a wasp got her and now her voice has gone croaky and there are hives", "allergy"),
+        ("my arms are weaker than they were an hour ago", "rapid_weakness"),
     ],
 )
 def test_emergencies(text: str, kind: str) -> None:
