@@ -156,6 +156,19 @@ class Skill:
         kept = tuple(f for f in situation.findings if f.start >= first)
         return Situation(kept, tokens, situation.words, situation.present), first
 
+    # -- turn-taking (asked by the voice loop while the person is still speaking) ----------
+    def sounds_complete(self, text: str) -> bool:
+        """Whether the words so far already make a whole question: one of our sentences, or
+        an emergency said whole ("he's not breathing"), which must not wait."""
+        if self.matcher.is_complete(text):
+            return True
+        return safety.assess(read(text, self.lexicon)).urgency is Urgency.EMERGENCY
+
+    def sounds_unfinished(self, text: str) -> bool:
+        """Whether the words so far plainly go on ("my calf and", half of one of our
+        sentences)."""
+        return self.matcher.could_continue(text)
+
     # -- matching --------------------------------------------------------------------------
     def understand(self, heard: str | Transcript) -> IntentMatch:
         """Match text, or the best of a recogniser's alternatives."""

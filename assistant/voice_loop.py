@@ -2,31 +2,34 @@
 
 Threads: the main thread reads microphone blocks and runs recognition (the audio callback
 only queues bytes); the model loads on a helper thread while the greeting is synthesised;
-the Speaker has its own synthesis and playback threads. Half-duplex: while the assistant
+the Speaker has its own synthesis and playback threads, and tells the loop what it played
+with a ``Played`` event on the loop's queue (as the source watcher does with ``SourceMoved``),
+never by changing loop state from its thread. Turn-taking: ``audio/endpoint.py`` decides
+when the person has finished, from voice activity and whether the words so far make a whole
+question; an answer started after a short silence is stopped, and the rest listened to, if
+the person goes on speaking in its first moments. Half-duplex otherwise: while the assistant
 speaks, and for a short echo guard afterwards, the main recogniser hears nothing; a second
-recogniser restricted to stop words listens for barge-in ("stop", "quiet"). Own voice: an
-utterance whose loudness contour matches something the assistant said in the last minute is
-ignored (a late echo: a slow Bluetooth speaker, or a microphone that fell back to the
-speaker's monitor). Every problem is printed and spoken; none ends the loop except a missing
+recogniser restricted to stop words listens for barge-in ("stop", "quiet"). Own voice
+(``audio/echo.py``): an utterance that matches something the assistant said in the last
+minute is ignored. Every problem is printed and spoken; none ends the loop except a missing
 model or microphone at start.
 """
 
 from __future__ import annotations
 
-import array
 import collections
 import logging
-import math
 import queue
 import sys
 import threading
 import time
-from dataclasses import dataclass, replace
-from operator import mul, sub
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from assistant.audio.echo import OwnVoice, is_own_voice
+from assistant.audio.endpoint import Endpointer, Words, words_state
 from assistant.audio.source_watch import Source, SourceWatcher
-from assistant.dialogue import SETTING_ACTIONS, Skill
+from assistant.dialogue import SETTING_ACTIONS, Skill, State
 from assistant.emergency_number import system_locale
 from assistant.errors import AssistantError, AudioError, SpeechOutputError
 from assistant.stages import Answer, Transcript, Urgency
@@ -38,33 +41,79 @@ ECHO_GUARD_SECONDS = 0.3
 """After the assistant stops speaking, ignore the microphone this long (room echo)."""
 READ_TIMEOUT = 0.5
 """Microphone read timeout: the loop checks for shutdown this often (no busy waiting)."""
-OWN_VOICE_MEMORY = 60.0
-"""Seconds of the assistant's own speech remembered to recognise it coming back."""
-OWN_VOICE_MATCH = 0.95
-"""Contour correlation from which an utterance counts as the assistant's own voice. Measured
-on the virtual devices: echoes of answers 0.98-1.0 (their best 1.5 s window); 39 espeak Korean
-questions and 7 English phrases against a recorded answer at most 0.85."""
-OWN_VOICE_MATCH_SHORT = 0.97
-"""The same for utterances with less than 1.5 s of sound: short phrases are more alike. The
-one false match seen: the test user's espeak "안녕하세요" against the assistant's own espeak
-greeting "Say 안녕하세요, then your question" (0.94) -- the same engine saying the same word."""
 FATAL_SPEECH_SECONDS = 15.0
 """At most this long to finish speaking an error that stops the loop at start."""
 MAX_UTTERANCE_BLOCKS = 300
 """Microphone blocks kept for the own-voice check (30 s of 0.1 s blocks)."""
-SPEECH_RMS = 600.0
-"""A block this loud (16-bit RMS, about -35 dBFS) counts as someone speaking."""
-QUIET_RMS = 200.0
-"""Below this (about -44 dBFS) a block is quiet; a noisier room never forces an endpoint."""
-FORCED_ENDPOINT_SECONDS = 1.2
-"""Quiet after speech that ends the utterance even when Vosk has not: speech that starts
-late in a long silent stretch sometimes gets no endpoint for 12-16 s (measured with the
-Korean model: a question after 30 s of silence), which a user would take for a hang.
-Vosk's own rules end an utterance after 0.5-1.0 s of silence, so normally they come first."""
+PRE_ROLL_SECONDS = 0.2
+"""Silence before the speech that the recogniser gets with it. The recogniser hears only
+utterances (the voice activity detector says when one starts), with this much lead-in: the
+Korean test model decoded "커피" as "가" after 0.8 s of leading silence and right after 0.2-0.3 s
+(8 of 8 test phrases at 0.2 and 0.3 s; 7 of 8 at 0.1, 0.4 and 0.8 s), and silence is no
+longer decoded at all while idle. 0.2 s rather than 0.3: the lead-in is decoded in a burst
+when speech starts, and on the Korean test model (0.8x real time here) that burst is lag."""
+MIC_BLOCK_SECONDS = 0.1
+"""Microphone block. 32 ms blocks (one Silero frame) were tried: the endpoint came about
+35 ms sooner, but in full runs of the end-to-end tests the Korean test model misheard the
+first question now and then (offline, the same audio decoded right at every lead and tail
+tried), which points at the virtual microphone's stream under a 3x higher callback rate on
+this 2-core machine; 0.1 s is what the loop used before and decoded reliably."""
+RESUME_SECONDS = 1.5
+"""An answer started after a short silence (a question that sounded whole) may be stopped
+for this long after it was decided, if the person goes on speaking: "coffee ... and tea"."""
+RESUME_SPEECH_FRAMES = 3
+"""Frames of speech in a row (about 100 ms) that may be the person going on..."""
+RESUME_CHECK_SECONDS = 0.7
+"""...and once this much sound has been heard from there, it is compared with the answer
+playing (``audio/echo.py``): the assistant's own voice coming back at the microphone is not
+the person going on. Long enough for a contour match (0.6 s at least); the answer is
+stopped this long after the person started again, and all of what they said is kept."""
+RESUME_CHECK_MAX_SECONDS = 1.5
+"""...waiting up to this long for enough sound to compare (a short "stop" never has it:
+then it counts as the person going on, and "stop" alone keeps the answer stopped)."""
+RESUME_ECHO_MATCH = 0.9
+"""Contour match with the answer playing from which the sound counts as its echo (echoes
+0.98-1.0, other speech at most 0.85: see ``audio/echo.py``)."""
 
 
 SPEAKER_BACK = "The speaker was disconnected, and my last answer was cut off."
 """Said before the next answer once speech plays again."""
+
+
+@dataclass(frozen=True)
+class Played:
+    """Event from the speaker's thread: a speech job finished (or was stopped)."""
+
+    job: Any
+    at: float
+    """``time.monotonic()`` when it ended."""
+
+
+@dataclass(frozen=True)
+class SourceMoved:
+    """Event from the source watcher's thread: our microphone stream was moved."""
+
+    source: Source
+
+
+@dataclass
+class _Resumable:
+    """An answer started early, and what to restore if the person goes on speaking."""
+
+    until: float
+    state: State
+    turns: int
+    """The conversation before the early answer (restored if the person goes on)."""
+    after: State
+    after_turns: int
+    """...and after it (kept if what they go on to say is only "stop")."""
+    transcript: Transcript
+    audio: bytes
+    """The question's audio, decoded again with what follows if the person goes on."""
+    blocks: list[bytes] = field(default_factory=list)
+    detector: Endpointer | None = None
+    went_on: int | None = None
+    """Index in ``blocks`` where the sound that may be the person going on began."""
 
 
 @dataclass
@@ -104,9 +153,20 @@ class VoiceLoop:
         self.own_voice = OwnVoice()
         self._heard: collections.deque[bytes] = collections.deque(maxlen=MAX_UTTERANCE_BLOCKS)
         """Microphone audio of the utterance being recognised (for the own-voice check)."""
-        self._speech_seen = False
-        self._quiet_seconds = 0.0
-        """Speech heard in this utterance, and quiet since (see FORCED_ENDPOINT_SECONDS)."""
+        self.endpointer: Endpointer | None = None
+        self._segments: list[Transcript] = []
+        self._preroll: collections.deque[bytes] = collections.deque(
+            maxlen=max(1, round(PRE_ROLL_SECONDS / MIC_BLOCK_SECONDS))
+        )
+        """The last moments of silence, fed to the recogniser when speech starts."""
+        """Segments of this utterance the recogniser closed on its own (pauses inside it)."""
+        self._resume: _Resumable | None = None
+        self._resumed_from: _Resumable | None = None
+        """The early answer this utterance continues, once the person went on speaking."""
+        self._resumed = False
+        """The answer was stopped because the person went on: its end is no echo to guard."""
+        self._answer_job: Any = None
+        """The last speech job started (compared with sound heard while it plays)."""
         self.text_only = False
         """Set when the speech engine failed: answers are printed only."""
         self._answer_cut_off = False
@@ -117,8 +177,9 @@ class VoiceLoop:
         self.recognizer: Any = None
         self.barge: Any = None
         self.source_watch: Any = None
-        self._moved_to: queue.SimpleQueue[Source] = queue.SimpleQueue()
-        """Sources our microphone stream was moved to, from the watcher's thread."""
+        self._events: queue.SimpleQueue[Played | SourceMoved] = queue.SimpleQueue()
+        """Events from the speaker's and the source watcher's threads, handled in order by
+        the main thread."""
 
     # -- output ----------------------------------------------------------------------------
     def print(self, line: str) -> None:
@@ -144,6 +205,7 @@ class VoiceLoop:
             if earcon:
                 self.speaker.play_earcon(earcon)
             job = self.speaker.speak(spoken, block=False)
+            self._answer_job = job
             if block:
                 job.wait(timeout=120)
         except SpeechOutputError as exc:
@@ -173,7 +235,15 @@ class VoiceLoop:
         print(f"assistant: {exc.message} Answers will be printed only.", file=sys.stderr)
 
     def _on_speech_done(self, job: Any) -> None:
-        self.quiet_until = time.monotonic() + ECHO_GUARD_SECONDS
+        """Speaker thread: hand the finished job to the main thread."""
+        self._events.put(Played(job, time.monotonic()))
+
+    def _played(self, event: Played) -> None:
+        job = event.job
+        if self._resumed:
+            self._resumed = False  # stopped because the person went on: listen at once
+        else:
+            self.quiet_until = max(self.quiet_until, event.at + ECHO_GUARD_SECONDS)
         try:
             self.own_voice.played(job)
         except Exception:  # never let the echo memory break speech
@@ -208,17 +278,21 @@ class VoiceLoop:
                 AssistantError(self.settings_warning, spoken=self.settings_spoken_warning)
             )
         self.skill.matcher.warm_up()  # while the model loads: the first answer is not slower
+        self.skill.sounds_unfinished("warm up")  # builds the sentence-start index (0.3 s)
         loader.join()
         if "error" in loaded:
             self.report(loaded["error"])
             raise loaded["error"]
         model = loaded["model"]
-        self.mic = Microphone(self.settings.input_device)
+        self.mic = Microphone(self.settings.input_device, block_seconds=MIC_BLOCK_SECONDS)
         try:
             self.mic.start()
         except AudioError as exc:
             self.report(exc)
             raise
+        from assistant.audio.vad import voice_activity
+
+        self.endpointer = Endpointer(voice_activity(self.mic.sample_rate), self.mic.sample_rate)
         self.recognizer = self._recognizer(model, self._grammar())
         from assistant.speech.barge import StopListener
 
@@ -237,7 +311,8 @@ class VoiceLoop:
                 else f"Say {wake}, then your question."
             )
             self.say(f"Ready. {hint}")
-        self.source_watch = SourceWatcher(self._moved_to.put)  # after "Ready": not on its path
+        # after "Ready": not on its path
+        self.source_watch = SourceWatcher(lambda source: self._events.put(SourceMoved(source)))
         self.source_watch.start()
 
     def _start_speaker(self) -> None:
@@ -303,8 +378,7 @@ class VoiceLoop:
         return 0
 
     def _listen_once(self) -> None:
-        while not self._moved_to.empty():
-            self._microphone_moved(self._moved_to.get())
+        self._handle_events()
         block = self.mic.read(timeout=READ_TIMEOUT)
         if block is None:
             return
@@ -316,57 +390,209 @@ class VoiceLoop:
                 self._heard.clear()
                 self._was_speaking = True
             self._barge_in(block)
+            if self._resume is not None:
+                self._maybe_resume(block, now)
             return
         if self._was_speaking:
             LOG.debug("speaker idle again")
             self._was_speaking = False
+        if self._resume is not None and now >= self._resume.until:
+            self._resume = None
         if now < self.quiet_until:
             self.recognizer.reset()
             self._forget_utterance()
             return
-        self._heard.append(block)
-        if self.recognizer.accept(block) or self._quiet_after_speech(block):
-            transcript = self.recognizer.result()
-            self.recognizer.reset()
-            heard = b"".join(self._heard)
-            self._forget_utterance()
-            LOG.debug("endpoint: %r", transcript.text)
-            if not transcript.text:
-                return
-            match, seconds = self.own_voice.match(heard, self.mic.sample_rate)
-            LOG.debug("own-voice match %.2f over %.1f s", match, seconds)
-            if match >= (OWN_VOICE_MATCH if seconds >= OwnVoice.COMPARE_SECONDS
-                         else OWN_VOICE_MATCH_SHORT):
-                LOG.info("ignored my own voice: %r (match %.2f)", transcript.text, match)
-                return
-            self.handle(transcript)
+        self._hear(block)
+
+    def _handle_events(self) -> None:
+        while not self._events.empty():
+            event = self._events.get()
+            if isinstance(event, Played):
+                self._played(event)
+            else:
+                self._microphone_moved(event.source)
+
+    def _hear(self, block: bytes) -> None:
+        """One block of a (possible) utterance: recognise it, and answer once it has ended."""
+        assert self.endpointer is not None  # set by start()
+        started = self.endpointer.push(block)
+        if not self.endpointer.speech_seen:
+            self._preroll.append(block)  # silence: the recogniser gets it only as lead-in
+            return
+        feed = [block]
+        if started is not None:
+            LOG.debug("speech started at %.2f s", started.at)
+            feed = [*self._preroll, block]
+            self._preroll.clear()
+        for piece in feed:
+            self._heard.append(piece)
+            if self.recognizer.accept(piece):
+                # The recogniser's own endpoint: a segment, not necessarily the question.
+                segment = self.recognizer.result()
+                self.recognizer.reset()
+                if segment.text:
+                    self._segments.append(segment)
+        partial = self.recognizer.partial()
+        so_far = " ".join([*(s.text for s in self._segments), partial])
+        words = self._words(so_far)
+        if self._resumed_from is not None and words is not Words.COMPLETE:
+            # what they went on to say may be whole on its own ("stop", a new question)
+            rest_words = " ".join([*(s.text for s in self._segments[1:]), partial])
+            if self._words(rest_words) is Words.COMPLETE:
+                words = Words.COMPLETE
+        ended = self.endpointer.decide(words)
+        if ended is None:
+            return
+        final = self.recognizer.result()
+        self.recognizer.reset()
+        if ended.words is Words.COMPLETE:
+            # A grammar's partial result runs ahead to a whole sentence ("종아리" heard,
+            # "종아리 경련" shown): check the words once decoded. If they are not whole after
+            # all, this was a pause inside the question: keep them as a segment and go on.
+            said = [s.text for s in self._segments]
+            decoded = " ".join([*said, final.text])
+            whole = [" ".join([*said, a.text]) for a in final.alternatives[:3]]
+            if all(self._words(t) is not Words.COMPLETE for t in [decoded, *whole]) and not (
+                self._resumed_from is not None
+                and self._words(" ".join([*(s.text for s in self._segments[1:]), final.text]))
+                is Words.COMPLETE
+            ):
+                if final.text:
+                    self._segments.append(final)
+                    self.endpointer.heard_words()
+                if self.endpointer.decide(self._words(decoded)) is None:
+                    LOG.debug("looked whole, was not (%r): listening on", decoded)
+                    return
+                final = Transcript("", 0.0)
+        heard = b"".join(self._heard)
+        resumed, self._resumed_from = self._resumed_from, None
+        from assistant.speech.recognizer import fuller_transcript, join_transcripts
+
+        rest = join_transcripts([*self._segments[resumed is not None:], final])
+        if resumed is not None:
+            # the question, then what they went on to say: decoded as one utterance, since
+            # the second part alone need not be a sentence ("커피" ... "근육 경련")
+            whole = self.recognizer.decode(resumed.audio + heard)
+            LOG.debug("went on: %r + %r, decoded whole: %r",
+                      resumed.transcript.text, rest.text, whole.text)
+            transcript = fuller_transcript(whole, join_transcripts([resumed.transcript, rest]))
+        elif len(self._segments) > 0:
+            # the recogniser cut the question at a pause: decode it again as one utterance
+            whole = self.recognizer.decode(heard)
+            LOG.debug("cut at a pause: %r, decoded whole: %r", rest.text, whole.text)
+            transcript = fuller_transcript(whole, rest)
+        else:
+            transcript = final
+        self._forget_utterance()
+        LOG.debug("endpoint after %.2f s of silence (%s words: %r): %r [%d blocks waiting]",
+                  ended.silence, ended.words.value, so_far.strip(), transcript.text,
+                  getattr(self.mic, "blocks_waiting", -1))
+        if not transcript.text:
+            return
+        if resumed is not None and self._only_a_stop(rest.text):
+            # "stop" said while the early answer began: it is stopped already, and stays so
+            LOG.info("stop heard as the early answer began: %r", rest.text)
+            self.state, self.turns = resumed.after, resumed.after_turns
+            self.gate.close()  # like a barge-in stop: no sound, the silence is the answer
+            return
+        match, seconds = self.own_voice.match(heard, self.mic.sample_rate)
+        LOG.debug("own-voice match %.2f over %.1f s", match, seconds)
+        if is_own_voice(match, seconds):
+            LOG.info("ignored my own voice: %r (match %.2f)", transcript.text, match)
+            return
+        before, turns = self.state, self.turns
+        answer = self.handle(transcript)
+        if (
+            answer is not None
+            and ended.words is Words.COMPLETE
+            and answer.action is None
+            and answer.urgency is not Urgency.EMERGENCY
+        ):
+            self._resume = _Resumable(time.monotonic() + RESUME_SECONDS, before, turns,
+                                      self.state, self.turns, transcript, heard)
+
+    def _only_a_stop(self, text: str) -> bool:
+        found = self.skill.understand(text)
+        return found.intent == "stop" and found.method == "exact"
+
+    def _words(self, text: str) -> Words:
+        """What the words so far say (after the wake phrase, which alone is complete)."""
+        heard = text.split()
+        wake = list(self.gate.wake_words)
+        if wake and not self.gate.always_listening and heard[: len(wake)] == wake:
+            if len(heard) == len(wake):
+                return Words.COMPLETE
+            text = " ".join(heard[len(wake):])
+        return words_state(text, self.skill.sounds_complete, self.skill.sounds_unfinished)
+
+    def _maybe_resume(self, block: bytes, now: float) -> None:
+        """While an early answer plays: did the person go on speaking? Then stop it, take
+        back the turn, and listen to the rest of the question."""
+        resume = self._resume
+        assert resume is not None and self.endpointer is not None
+        if resume.went_on is None and now >= resume.until:
+            self._resume = None
+            return
+        if resume.detector is None:
+            resume.detector = Endpointer(self.endpointer.activity, self.mic.sample_rate)
+        resume.blocks.append(block)
+        resume.detector.push(block)
+        if resume.went_on is None:
+            if resume.detector.voiced_run >= RESUME_SPEECH_FRAMES:
+                resume.went_on = max(0, len(resume.blocks) - RESUME_SPEECH_FRAMES - 1)
+            return
+        since = resume.blocks[resume.went_on:]
+        heard = sum(len(b) for b in since) / 2 / self.mic.sample_rate
+        if heard < RESUME_CHECK_SECONDS:
+            return
+        echo = self._echo_of_answer(b"".join(since))
+        if echo is None and heard < RESUME_CHECK_MAX_SECONDS:
+            return  # too little sound yet to compare: wait for more
+        if echo:
+            LOG.info("the sound during the answer was its own echo: not the person going on")
+            self._resume = None
+            return
+        LOG.info("barge-in: the person went on speaking; answer stopped, listening to the rest")
+        self._resume = None
+        self._resumed = True
+        self.speaker.stop(wait=True, timeout=0.3)
+        self.state, self.turns = resume.state, resume.turns
+        self.recognizer.reset()
+        self._forget_utterance()
+        self._segments = [resume.transcript]
+        self._resumed_from = resume
+        self.endpointer.heard_words()
+        self._was_speaking = False
+        for kept in since:
+            self._hear(kept)
+
+    def _echo_of_answer(self, pcm: bytes) -> bool | None:
+        """Whether ``pcm`` is the answer now playing, coming back at the microphone (None:
+        too little sound in it to tell)."""
+        probe = OwnVoice()
+        if self._answer_job is not None:
+            probe.played(self._answer_job)  # what it has put on the speaker so far
+        now, seconds = probe.match(pcm, self.mic.sample_rate)
+        before, _ = self.own_voice.match(pcm, self.mic.sample_rate)  # the last minute's
+        LOG.debug("sound during the answer: match %.2f with it, %.2f with what was said "
+                  "before, over %.1f s", now, before, seconds)
+        if max(now, before) >= RESUME_ECHO_MATCH:
+            return True
+        if seconds < OwnVoice.MIN_SECONDS or now < -0.99:
+            return None  # too little sound, or too little of the answer played, to compare
+        return False
 
     def _forget_utterance(self) -> None:
         self._heard.clear()
-        self._speech_seen = False
-        self._quiet_seconds = 0.0
-
-    def _quiet_after_speech(self, block: bytes) -> bool:
-        """True once FORCED_ENDPOINT_SECONDS of quiet follow speech (see that constant)."""
-        samples = array.array("h", block[: len(block) - len(block) % 2])
-        if not samples:
-            return False
-        rms = math.sqrt(sum(map(mul, samples, samples)) / len(samples))
-        if rms >= SPEECH_RMS:
-            self._speech_seen = True
-            self._quiet_seconds = 0.0
-        elif rms < QUIET_RMS and self._speech_seen:
-            self._quiet_seconds += len(samples) / self.mic.sample_rate
-            if self._quiet_seconds >= FORCED_ENDPOINT_SECONDS:
-                LOG.debug("endpoint forced after %.1f s of quiet", self._quiet_seconds)
-                return True
-        else:
-            self._quiet_seconds = 0.0
-        return False
+        self._segments = []
+        self._resumed_from = None
+        if self.endpointer is not None:
+            self.endpointer.reset()
 
     def _barge_in(self, block: bytes) -> None:
         if self.barge.accept(block):
             LOG.info("barge-in: stop heard while speaking (%r)", self.barge.heard)
+            self._resume = None
             self.speaker.stop(wait=False)
             self.barge.reset()
             self.gate.close()
@@ -420,12 +646,11 @@ class VoiceLoop:
             return
         if answer.action in SETTING_ACTIONS:
             self._apply_settings()
+        earcon: str | None = None  # an answer is its own cue: a "got it" would delay it
         if answer.urgency is Urgency.EMERGENCY:
             earcon = "emergency"
         elif answer.kind in ("not_understood", "decline"):
             earcon = "not_understood"
-        else:
-            earcon = "got_it"
         spoken = answer.text
         if answer.closing:
             spoken = f"{answer.text} {answer.closing}"  # the call to action, heard last
@@ -502,211 +727,3 @@ class VoiceLoop:
         if self.mic is not None:
             self.mic.close()
             self.mic = None
-
-
-# -- own voice ------------------------------------------------------------------------------
-
-
-class OwnVoice:
-    """Recognises the assistant's own recent speech when it comes back through the microphone.
-
-    Half-duplex covers the echo heard while speaking and ``ECHO_GUARD_SECONDS`` after; this
-    covers what arrives later. Both sides are reduced to loudness contours (log energy of the
-    whole signal and of its first difference, 20 ms frames, so the sample rate does not
-    matter); an utterance whose contour correlates with a stretch of what was said counts as
-    echo. Utterances with less than ``MIN_SECONDS`` of sound are too short to judge and pass.
-    Pure Python, a few ms per check against a minute of speech.
-    """
-
-    SUB_SECONDS = 0.005
-    SUBS = 4
-    """Sub-blocks per 20 ms frame. What was said is kept at a 5 ms hop (as ``SUBS`` interleaved
-    20 ms-hop sequences), so an utterance's 20 ms frames align to it within 2.5 ms."""
-    MIN_SECONDS = 0.6
-    COMPARE_SECONDS = 1.5
-    WINDOW_STEP = 0.5
-    MAX_WINDOWS = 6
-    """An utterance is compared in 1.5 s windows every 0.5 s, at most six (its first 4 s):
-    an echo's first window may straddle the "got it" earcon and the answer, whose gap on the
-    speaker is not known to the millisecond; a later one falls wholly inside the answer."""
-
-    JOIN_GAP = 1.0
-    """Jobs that start within this long after the previous one ended ("got it" earcon, then
-    the answer) are kept as one stretch, so an echo spanning both still matches."""
-
-    def __init__(self, memory: float = OWN_VOICE_MEMORY) -> None:
-        self.memory = memory
-        self._said: collections.deque[_Said] = collections.deque()
-        self._lock = threading.Lock()
-
-    def played(self, job: Any) -> None:
-        """Remember what a finished speech job put on the speaker (up to where it stopped)."""
-        started = getattr(job, "started_at", None)
-        if started is None:
-            return
-        left = float(getattr(job, "audio_seconds", 0.0))
-        low: list[int] = []
-        high: list[int] = []
-        for segment in job.segments:
-            audio = segment if hasattr(segment, "pcm") else _finished_result(segment)
-            if audio is None or not audio.rate or left <= 0:
-                continue
-            pcm = audio.pcm[: 2 * int(min(left, audio.seconds) * audio.rate)]
-            left -= audio.seconds
-            sub_low, sub_high = _sub_energies(pcm, audio.rate, self.SUB_SECONDS)
-            low += sub_low
-            high += sub_high
-        if not low:
-            return
-        ended = getattr(job, "finished_at", None) or time.monotonic()
-        keep = round(self.memory / self.SUB_SECONDS)
-        with self._lock:
-            last = self._said[-1] if self._said else None
-            if last is not None and 0 <= started - last.ended < self.JOIN_GAP:
-                self._said.pop()
-                gap = [0] * round((started - last.ended) / self.SUB_SECONDS)
-                low = last.low + gap + low
-                high = last.high + gap + high
-            self._said.append(_Said(ended, low[-keep:], high[-keep:], self.SUBS))
-            while self._said and ended - self._said[0].ended > self.memory:
-                self._said.popleft()
-
-    def match(self, pcm: bytes, rate: float) -> tuple[float, float]:
-        """(best correlation -1..1 with recent speech, seconds of sound in ``pcm``).
-
-        The correlation is 0.0 when nothing was said recently or the sound is too short.
-        """
-        now = time.monotonic()
-        with self._lock:
-            said = [x.contours for x in self._said if now - x.ended <= self.memory and x.contours]
-        if not said or not pcm:
-            return 0.0, 0.0
-        sub_low, sub_high = _sub_energies(pcm, rate, self.SUB_SECONDS)
-        low, high = _frames(sub_low, self.SUBS), _frames(sub_high, self.SUBS)
-        if not low:
-            return 0.0, 0.0
-        top = max(low)
-        loud = [i for i, v in enumerate(low) if v > max(top - 35.0, 20.0)]
-        if not loud:
-            return 0.0, 0.0
-        frame = self.SUB_SECONDS * self.SUBS
-        low = low[loud[0] : loud[-1] + 1]
-        high = high[loud[0] : loud[-1] + 1]
-        seconds = len(low) * frame
-        if seconds < self.MIN_SECONDS:
-            return 0.0, seconds
-        size = round(self.COMPARE_SECONDS / frame)
-        step = round(self.WINDOW_STEP / frame)
-        best = -1.0
-        for start in range(0, max(1, len(low) - size + step), step)[: self.MAX_WINDOWS]:
-            window = (low[start : start + size], high[start : start + size])
-            if len(window[0]) * frame < self.MIN_SECONDS:
-                break
-            best = max(best, self._best_alignment(said, *window))
-            if best >= OWN_VOICE_MATCH_SHORT:
-                break
-        return best, seconds
-
-    def _best_alignment(
-        self, said: list[list[_Contour]], low: list[float], high: list[float]
-    ) -> float:
-        """Highest correlation of one window with any stretch of what was said."""
-        z_low, z_high = _standardise(low), _standardise(high)
-        n = len(z_low)
-        best = -1.0
-        for contours in said:
-            positions = range(contours[0].size - n + 1)
-            # coarse: the whole-signal contour on the 20 ms grid; then both contours,
-            # refined to the 5 ms hop around the three best places
-            coarse = sorted(((contours[0].correlation(z_low, k), k) for k in positions),
-                            reverse=True)[:3]
-            for _value, k in coarse:
-                for offset in range(self.SUBS):
-                    ref_low, ref_high = contours[2 * offset], contours[2 * offset + 1]
-                    for near in (k - 1, k) if offset else (k,):
-                        value = (
-                            ref_low.correlation(z_low, near) + ref_high.correlation(z_high, near)
-                        ) / 2
-                        best = max(best, value)
-        return best
-
-
-class _Said:
-    """One stretch of the assistant's speech: 5 ms sub-block energies and their contours."""
-
-    def __init__(self, ended: float, low: list[int], high: list[int], subs: int) -> None:
-        self.ended = ended
-        self.low = low
-        self.high = high
-        self.contours = (
-            [
-                _Contour(_frames(band[offset:], subs))
-                for offset in range(subs)
-                for band in (low, high)
-            ]
-            if len(low) >= 2 * subs
-            else []
-        )
-
-
-class _Contour:
-    """One loudness contour with running sums, for fast sliding correlations."""
-
-    def __init__(self, values: list[float]) -> None:
-        self.values = values
-        self.size = len(values)
-        self._sum = [0.0]
-        self._squares = [0.0]
-        for v in values:
-            self._sum.append(self._sum[-1] + v)
-            self._squares.append(self._squares[-1] + v * v)
-
-    def correlation(self, z: list[float], k: int) -> float:
-        """Pearson correlation of standardised ``z`` with ``values[k:k+len(z)]``."""
-        n = len(z)
-        if k < 0 or k + n > self.size:
-            return -1.0
-        mean = (self._sum[k + n] - self._sum[k]) / n
-        variance = (self._squares[k + n] - self._squares[k]) / n - mean * mean
-        if variance < 1e-6:
-            return -1.0
-        # sum(z) == 0, so the window's mean drops out of the covariance
-        return sum(map(mul, z, self.values[k : k + n])) / (n * math.sqrt(variance))
-
-
-def _finished_result(future: Any) -> Any:
-    """The Audio of a synthesis Future that completed (None if cancelled or failed)."""
-    try:
-        if future.done() and not future.cancelled() and future.exception() is None:
-            return future.result()
-    except Exception:
-        return None
-    return None
-
-
-def _sub_energies(pcm: bytes, rate: float, seconds: float) -> tuple[list[int], list[int]]:
-    """Energy of the signal and of its first difference in blocks of ``seconds``."""
-    samples = array.array("h", pcm[: len(pcm) - len(pcm) % 2])
-    size = max(2, round(rate * seconds))
-    low: list[int] = []
-    high: list[int] = []
-    for start in range(0, len(samples) - size + 1, size):
-        block = samples[start : start + size]
-        low.append(sum(map(mul, block, block)))
-        diff = list(map(sub, block[1:], block[:-1]))
-        high.append(sum(map(mul, diff, diff)))
-    return low, high
-
-
-def _frames(energies: list[int], subs: int) -> list[float]:
-    """Log energies (dB) of consecutive frames of ``subs`` sub-blocks."""
-    return [
-        10.0 * math.log10(sum(energies[i : i + subs]) / subs + 1.0)
-        for i in range(0, len(energies) - subs + 1, subs)
-    ]
-
-
-def _standardise(values: list[float]) -> list[float]:
-    mean = sum(values) / len(values)
-    spread = math.sqrt(max(1e-9, sum((v - mean) ** 2 for v in values) / len(values)))
-    return [(v - mean) / spread for v in values]

@@ -248,13 +248,26 @@ def wake(
         assistant.close()
 
 
-def ask(assistant: Assistant, devices, wav: Path, expect: str, timeout: float = 10.0
+NOT_CAUGHT = "Sorry, I didn't catch that."
+
+
+def ask(assistant: Assistant, devices, wav: Path | bytes, expect: str, timeout: float = 10.0
         ) -> tuple[float, str]:
-    """Say ``wav``; returns the (time, line) of the answer, which must contain ``expect``."""
-    start = time.monotonic()
-    devices.say_and_wait(wav)
-    answer = assistant.wait_line(r"^Assistant: ", after=start, timeout=timeout, stream="out")
-    assert answer is not None, assistant.transcript()
+    """Say ``wav``; returns the (time, line) of the answer, which must contain ``expect``.
+
+    Said again once if the answer is "I didn't catch that", as a person would: the Korean
+    model mishears espeak's phrases now and then (about one question in ten in full runs of
+    this file; "커피" came out as "가"), which is the recogniser on synthetic speech, not
+    what these tests check."""
+    for attempt in range(2):
+        start = time.monotonic()
+        devices.say_and_wait(wav)
+        answer = assistant.wait_line(r"^Assistant: ", after=start, timeout=timeout,
+                                     stream="out")
+        assert answer is not None, assistant.transcript()
+        if NOT_CAUGHT not in answer[1] or attempt:
+            break
+        time.sleep(1.5)  # let the "didn't catch that" finish
     assert expect in answer[1], assistant.transcript()
     return answer
 
@@ -338,7 +351,139 @@ def test_slower_by_voice_is_saved(always, devices, monitor, clips) -> None:
 
     saved = yaml.safe_load(always.settings.read_text())
     assert saved["rate"] < DEFAULT_RATE, saved
+    played(monitor, time.monotonic() - 1.0)
+
+
+def settle(assistant: Assistant, monitor) -> None:
+    """Wait until the loop is idle: its last answer heard to the end (or none pending), and
+    the speaker quiet. Waiting for a quiet speaker alone is not enough: the loop may still be
+    deciding (the Korean model decodes at about 0.8x real time here), and a question said
+    then lands while the answer starts, when the microphone is ignored."""
+    with assistant._lock:
+        answers = [when for when, name, text in assistant.lines
+                   if name == "out" and text.startswith("Assistant: ")]
+    time.sleep(0.3)
+    if answers:
+        played(monitor, answers[-1] - 0.05)
     monitor.wait_silent(0.5)
+
+
+def played(monitor, since: float) -> None:
+    """Wait until the answer begun after ``since`` has been heard to its end: the loop may
+    still be deciding when the speaker is silent (the Korean test model decodes at about
+    0.8 times real time here, so the loop can trail the microphone by a few hundred ms)."""
+    first = monitor.wait_sound(since, timeout=3)
+    monitor.wait_quiet(first if first is not None else since, quiet=0.6, timeout=30)
+
+
+# -- turn-taking (issue 12) --------------------------------------------------------------------
+
+EARLY_ANSWER_LIMIT = 0.9
+"""Last voiced sample of a whole question -> first sound of the answer (the bench's p95
+target; its median target is 0.6 s, measured by bench/bench_loop.py)."""
+
+
+def voiced_pcm(folder: Path, text: str, voice: str = "ko+m3", speed: int = 175) -> bytes:
+    """espeak-ng saying ``text``, 16 kHz, cut to 50 ms around its audible samples (the
+    voice and margin the Korean model decodes halves joined by a pause with: see
+    bench/bench_loop.py PAUSED_VOICE)."""
+    import array
+
+    out = folder / "said.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text],
+                   check=True, capture_output=True)
+    samples = array.array("h", virtual_audio.read_wav_16k_mono(out))
+    loud = [i for i, x in enumerate(samples) if abs(x) > 100]
+    return samples[max(0, loud[0] - 800):loud[-1] + 801].tobytes()
+
+
+def silence(seconds: float) -> bytes:
+    return b"\x00\x00" * round(16_000 * seconds)
+
+
+def test_a_whole_question_is_answered_soon_after_its_last_word(
+    always, devices, monitor, tmp_path
+) -> None:
+    settle(always, monitor)
+    question = voiced_pcm(tmp_path, "안녕하세요", voice="ko") + silence(0.6)
+    when, _answer = ask(always, devices, question, "Hello")
+    spoken = devices.last_speech_written
+    assert spoken is not None
+    last_voiced = spoken - 0.6
+    first = monitor.wait_sound(when - 0.05, timeout=5)
+    assert first is not None, always.transcript()
+    print(f"last voiced sample -> first sound {(first - last_voiced) * 1000:.0f} ms")
+    assert 0 < first - last_voiced < EARLY_ANSWER_LIMIT, always.transcript()
+    decided = always.wait_line(r"endpoint after .* \(complete words", after=last_voiced,
+                               timeout=0, stream="err")
+    assert decided is not None, always.transcript()
+    monitor.wait_quiet(first, quiet=0.6, timeout=30)
+
+
+@pytest.mark.parametrize("pause", [0.55, 0.7])
+def test_a_question_with_a_pause_inside_is_answered_whole(
+    always, devices, monitor, tmp_path, pause: float
+) -> None:
+    """"종아리 ... 경련" (calf ... twitching): the first half alone is no question of ours."""
+    settle(always, monitor)
+    start = time.monotonic()
+    clip = voiced_pcm(tmp_path, "종아리") + silence(pause - 0.1) + voiced_pcm(tmp_path, "경련")
+    devices.say_and_wait(clip + silence(0.4))
+    heard = always.wait_line(r"^You: ", after=start, timeout=10, stream="out")
+    answer = always.wait_line(r"^Assistant: ", after=start, timeout=10, stream="out")
+    assert heard is not None and answer is not None, always.transcript()
+    assert "종아리" in heard[1] and "경련" in heard[1], always.transcript()
+    assert "calves" in answer[1], always.transcript()
+    monitor.wait_quiet(start, quiet=0.6, timeout=30)
+    answers = [line for line in always.out(start) if line.startswith("Assistant: ")]
+    assert len(answers) == 1, always.transcript()
+
+
+def test_going_on_after_an_early_answer_stops_it_and_answers_the_whole(
+    always, devices, monitor, tmp_path
+) -> None:
+    """"안녕하세요" is a whole sentence of ours and is answered after a short silence; the
+    person goes on ("커피") in the answer's first moments: the answer stops at once, and what
+    was said is heard again as one utterance and answered. (The words of that second hearing
+    are left to the recogniser: the Korean model decodes espeak's joined halves
+    inconsistently, see bench/bench_loop.py PAUSED_VOICE.)"""
+    settle(always, monitor)
+    start = time.monotonic()
+    devices.say_and_wait(voiced_pcm(tmp_path, "안녕하세요", voice="ko") + silence(0.45)
+                         + voiced_pcm(tmp_path, "커피", voice="ko") + silence(0.4))
+    went_on = always.wait_line(r"the person went on speaking", after=start, timeout=10,
+                               stream="err")
+    assert went_on is not None, always.transcript()
+    quiet = monitor.wait_gap(went_on[0] - 0.2, gap=0.3, timeout=5)
+    assert quiet is not None and quiet - went_on[0] < 0.5, always.transcript()
+    heard = always.wait_line(r"went on: .* decoded whole", after=went_on[0], timeout=10,
+                             stream="err")
+    assert heard is not None, always.transcript()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        said = [line for line in always.out(start) if line.startswith("You: ")]
+        if len(said) >= 2:
+            break
+        time.sleep(0.05)
+    assert len(said) == 2 and said[0] == "You: 안녕하세요" and said[1] != said[0], (
+        always.transcript()
+    )
+    monitor.wait_quiet(went_on[0] + 1.0, quiet=0.6, timeout=40)
+
+
+def test_stop_during_the_first_word(always, devices, monitor, clips) -> None:
+    settle(always, monitor)
+    when, _answer = ask(always, devices, clips["greeting"], "Hello")
+    first = monitor.wait_sound(when - 0.05, timeout=5)
+    assert first is not None, always.transcript()
+    spoken = devices.say_and_wait(clips["stop"])  # said as the answer starts
+    end = monitor.wait_quiet(first, quiet=0.5, timeout=10)
+    assert end is not None and end + CHUNK - spoken < BARGE_IN_LIMIT, always.transcript()
+    time.sleep(1.5)
+    assert not monitor.loud(end + 0.5), "sound came back after the stop"
+    assert always.wait_line(r"^Assistant: ", after=spoken, timeout=0, stream="out") is None, (
+        always.transcript()
+    )
 
 
 def test_microphone_lost_and_back(always, devices, monitor, clips) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import bisect
+import itertools
 import os
 import shutil
 import subprocess
@@ -275,6 +276,21 @@ class SpeakerMonitor:
         while time.monotonic() < deadline:
             loud = self.loud(after)
             if loud and time.monotonic() - loud[-1] >= quiet:
+                return loud[-1]
+            time.sleep(0.01)
+        return None
+
+    def wait_gap(self, after: float, gap: float, timeout: float = 10.0) -> float | None:
+        """The last loud chunk before the first ``gap`` s without sound after ``after``
+        (None if it never fell quiet). Unlike ``wait_quiet`` it reads the recorded times,
+        so a test that looks late still finds a stop that was followed by new sound."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            loud = self.loud(after)
+            for before, later in itertools.pairwise(loud):
+                if later - before >= gap:
+                    return before
+            if loud and time.monotonic() - loud[-1] >= gap:
                 return loud[-1]
             time.sleep(0.01)
         return None

@@ -75,6 +75,11 @@ class Microphone:
         self._watch_count = 0
         self._watch_time = 0.0
 
+    @property
+    def blocks_waiting(self) -> int:
+        """Blocks captured but not yet read: how far the reader lags the microphone."""
+        return self._queue.qsize() + len(self._pending)
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Open and start the input stream; :class:`AudioError` when that is impossible."""

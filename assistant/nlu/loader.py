@@ -124,9 +124,12 @@ class WordClasses:
     """Everyday words that say little about what is asked, stemmed: they weigh little."""
     animals: frozenset[str] = frozenset()
     """Animal words, stemmed: twitching in an animal is a vet's matter."""
+    unfinished: frozenset[str] = frozenset()
+    """Words a spoken question does not end on ("and", "my", "because"), stemmed: the
+    voice loop waits longer for the rest after them."""
 
 
-_WORD_CLASS_KEYS = {"domain_rules", "stop_words", "filler", "animals"}
+_WORD_CLASS_KEYS = {"domain_rules", "stop_words", "filler", "animals", "unfinished"}
 
 
 @dataclass
@@ -586,6 +589,7 @@ class _Builder:
             stop_words=frozenset(given.get("stop_words", ())),
             filler=frozenset(stem(w) for w in given.get("filler", ())),
             animals=frozenset(stem(w) for w in given.get("animals", ())),
+            unfinished=frozenset(stem(w) for w in given.get("unfinished", ())),
         )
 
     # -- whole set -------------------------------------------------------------------------

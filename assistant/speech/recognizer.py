@@ -460,6 +460,21 @@ class Recognizer:
             self._utterances += 1
         return transcript
 
+    def decode(self, pcm: bytes) -> Transcript:
+        """The whole of ``pcm`` as one utterance, from a fresh start of the recognisers.
+
+        For a question the recogniser cut in two at a pause ("종아리 ... 경련"): decoded
+        segment by segment, the second half alone is no sentence of the grammar and comes out
+        empty or wrong; fed in one call, Kaldi decodes every frame before it looks for an
+        endpoint, so the pause stays inside one utterance. Costs a decode of the utterance
+        (about a tenth of its length), only for questions said with a pause.
+        """
+        self.reset()
+        self.accept(pcm)
+        transcript = self.result()
+        self.reset()
+        return transcript
+
     def reset(self) -> None:
         """Forget the current utterance (after a result, or after the assistant spoke).
 
@@ -525,3 +540,33 @@ def transcribe_file(
         words=words,
         alternatives=(Alternative(text, round(confidence, 3)),),
     )
+
+
+def join_transcripts(parts: Iterable[Transcript]) -> Transcript:
+    """One utterance from the segments the recogniser closed on its own (a pause inside a
+    question): words in order, the weakest confidence; alternatives only for a single
+    segment (they cannot be combined without guessing)."""
+    spoken = [p for p in parts if p.text]
+    if not spoken:
+        return Transcript("", 0.0)
+    if len(spoken) == 1:
+        return spoken[0]
+    return Transcript(
+        " ".join(p.text for p in spoken),
+        min(p.confidence for p in spoken),
+        tuple(w for p in spoken for w in p.words),
+    )
+
+
+def fuller_transcript(whole: Transcript, pieces: Transcript) -> Transcript:
+    """Which hearing of an utterance cut at a pause to keep: the decode of its whole audio
+    (it hears a word split by the pause, and words in context), unless that decode lost
+    the end the pieces heard ("안녕하세요" from audio whose pieces were "안녕하세요" and
+    "커피", seen with the small Korean model). Losing the end would drop what the person
+    went on to say, which is the one thing a pause must never do."""
+    kept, heard = whole.text.split(), pieces.text.split()
+    if not kept:
+        return pieces
+    if len(kept) < len(heard) and heard[: len(kept)] == kept:
+        return pieces
+    return whole
