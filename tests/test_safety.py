@@ -91,6 +91,35 @@ def check(text: str) -> Verdict:
         ("i keep seeing double and my eyelid droops by evening", "weakness"),
         # "a few times a day" says how often, not that it has lasted only a day
         ("for two months my calves twitch a few times a day", "persistent"),
+        # NHS: stopping heavy drinking can bring shakes that need medical advice
+        ("i gave up the booze on sunday and now my hands shake and my legs twitch",
+         "alcohol_withdrawal"),
+        ("he's a heavy drinker and quit three days ago, now he's trembling all over",
+         "alcohol_withdrawal"),
+        ("been drinking a lot every night for years, stopped last night, is this withdrawal",
+         "alcohol_withdrawal"),
+        # NHS (metoclopramide): uncontrolled tongue, jaw or neck movements after a medicine
+        ("since the new anti sickness tablets his neck keeps twisting by itself and he can't "
+         "stop it, he started metoclopramide on monday", "drug_movement"),
+        ("she can't control her jaw since they gave her the antipsychotic", "drug_movement"),
+        # BHF: twitching with a pacemaker goes to the device clinic
+        ("my grandad's pacemaker was fitted last month and his tummy keeps jumping", "pacemaker"),
+        ("since the defibrillator went in i get hiccups that won't quit", "pacemaker"),
+        # NHS: palpitations are worth a GP's check
+        ("my heart keeps racing and my eyelid twitches", "palpitations"),
+        ("i get an irregular heartbeat with these calf twitches", "palpitations"),
+        # NHS: new tingling or cramps after thyroid surgery, report today
+        ("mum had her thyroid removed and now her fingers keep cramping", "after_surgery"),
+        ("since my op on the thyroid last week my lips are tingly and my hands cramp",
+         "after_surgery"),
+        # an eyelid twitch that reaches the face (NHS: see a GP)
+        ("my eyelid has twitched for a month and now my cheek is pulling too", "spreading"),
+        ("these jerks have got a lot worse over the summer", "spreading"),
+        ("my dad in memory care is jerking his arms, he's never done that before",
+         "new_in_condition"),
+        ("i've been off sertraline for a week and my muscles buzz", "medicine"),
+        ("i was on lexapro for two years and came off it a month ago, now my legs twitch",
+         "medicine"),
     ],
 )
 def test_red_flag_alone(text: str, kind: str) -> None:
@@ -132,6 +161,15 @@ def test_most_urgent_red_flag_comes_first() -> None:
         "should i stop taking my statins if my legs twitch",
         "what does a seizure look like",
         "is twitching a sign of a seizure",
+        # other kinds of withdrawal, and drinks that are not alcohol
+        "is twitching a sign of nicotine withdrawal",
+        "i quit drinking coffee on monday and my eyelid twitches",
+        "i gave up energy drinks two days ago and my calf jumps",
+        # a figure of speech, and the question whether a flutter is the heart
+        "my heart skipped a beat when i read about als but do twitches mean anything",
+        "can you have an irregular heartbeat from magnesium",
+        # a drinking past
+        "i stopped drinking five years ago and my eyelid twitches",
     ],
 )
 def test_a_question_about_medicines_is_not_a_red_flag(text: str) -> None:
