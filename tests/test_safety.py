@@ -358,6 +358,46 @@ def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> 
     assert check(text).level is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a past seizure told as the reason for a fear, and "now whenever" as a habit
+        "the last time she had lots of these jerks she ended up having a big seizure so now "
+        "whenever they start i get scared",
+        # a cramp that "seizes"
+        "my hamstring seizes when i stretch and my calf twitches",
+        # a feeling described as a kind of attack
+        "sometimes it nearly feels like i'm choking when my throat twitches",
+        # a known progressive illness: its symptoms are told as they develop
+        "my husband has ms and over the last while he's slurring a bit more and his legs twitch",
+        # a story that starts months back
+        "in march my forearm started twitching, then my speech has been a bit slurry, and "
+        "i keep dropping cups, what should i do",
+        # the doctors have seen it: it is not happening within hours
+        "the doctors said it was nothing but i still have weakness in my arm and twitching",
+    ],
+)
+def test_told_as_a_pattern_or_a_past_is_not_an_emergency(text: str) -> None:
+    verdict = check(text)
+    assert verdict.level != EMERGENCY, verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # ...but a nearer "just now" or "suddenly" still wins
+        "he has parkinson's and just now his face drooped and his speech went slurred",
+        "in march my arm started twitching and suddenly tonight my face has dropped on one side",
+        "she has ms and she's having a seizure right now",
+        # a past event in the spring is no time frame for what happens tonight
+        "mum had the flu in the spring and got over it, but tonight she's confused and "
+        "seeing things that aren't there",
+    ],
+)
+def test_a_nearer_now_still_makes_an_emergency(text: str) -> None:
+    assert check(text).level == EMERGENCY
+
+
 def test_now_and_then_is_not_spreading() -> None:
     assert check("it was only a small twitch now and then").level is None
     assert check("it was just my eyelid now and again").level is None

@@ -139,6 +139,10 @@ class Trigger:
     crosses_sentences: bool
     """True for facts about the whole story ("my neurologist said it's benign")."""
     line: int
+    through_clauses: bool = False
+    """True for the time frame a story opens with ("in august my arm started quivering,
+    then my speech has been slurry"): clause starts and terminators ("then my", "but")
+    do not end its reach, only its window does."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ class Lexicon:
 
 _SIGN_KEYS = {"level", "kind", "phrases", "unless", "mention", "escalates_to", "requires"}
 _KIND_KEYS = {"lead", "steps", "sources", "when_passed", "name", "answer_first"}
-_TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences"}
+_TRIGGER_KEYS = {"phrases", "direction", "window", "crosses_sentences", "through_clauses"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_WINDOW = 200
 
@@ -441,11 +445,15 @@ def _trigger(category: Category, entry: Any, resolve, out: _Collector, line: int
     if not isinstance(crosses, bool):
         out.error(line_of(entry, "crosses_sentences"), f"{what}: crosses_sentences is true/false")
         return None
+    through = entry.get("through_clauses", False)
+    if not isinstance(through, bool):
+        out.error(line_of(entry, "through_clauses"), f"{what}: through_clauses is true/false")
+        return None
     source = _compile_list(entry.get("phrases"), resolve, out,
                            line_of(entry, "phrases") or line, what)
     if source is None:
         return None
-    return Trigger(category, finder(source), direction, window, crosses, line)
+    return Trigger(category, finder(source), direction, window, crosses, line, through)
 
 
 def _phrase_list(doc: dict, key: str, resolve, out: _Collector) -> re.Pattern[str] | None:

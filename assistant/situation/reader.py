@@ -292,7 +292,7 @@ def _reaches(
     count = len(sentence_of)
     reaches = []
     for trigger in lexicon.triggers:
-        if trigger.category in _STORY_WIDE:
+        if trigger.category in _STORY_WIDE or trigger.through_clauses:
             stops = []
         elif trigger.category in _WHOLE_CLAUSE:
             stops = terminators
