@@ -373,6 +373,10 @@ def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> 
         # a story that starts months back
         "in march my forearm started twitching, then my speech has been a bit slurry, and "
         "i keep dropping cups, what should i do",
+        # a faint months back, then "now it aches" opening a clause of its own
+        "back in june i fainted and hit my elbow, now it aches when i lean on it, why",
+        # a loss that came with a known illness of the brain
+        "my grandad has dementia and can't speak anymore, and his hands twitch a lot",
         # the doctors have seen it: it is not happening within hours
         "the doctors said it was nothing but i still have weakness in my arm and twitching",
     ],
@@ -389,6 +393,8 @@ def test_told_as_a_pattern_or_a_past_is_not_an_emergency(text: str) -> None:
         "he has parkinson's and just now his face drooped and his speech went slurred",
         "in march my arm started twitching and suddenly tonight my face has dropped on one side",
         "she has ms and she's having a seizure right now",
+        "grandma has alzheimer's and just now she collapsed and won't wake up",
+        "he fainted a minute ago and now he is not breathing",
         # a past event in the spring is no time frame for what happens tonight
         "mum had the flu in the spring and got over it, but tonight she's confused and "
         "seeing things that aren't there",

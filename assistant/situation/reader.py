@@ -312,6 +312,10 @@ def _reaches(
             if trigger.direction in (Direction.BACKWARD, Direction.BOTH):
                 low = max(0, start - trigger.window)
                 low = max([low, *(s + 1 for s in stops if s < start)])
+                if start in stops:
+                    # a trigger that opens a clause ("... landed on my knee | now it
+                    # aches") says nothing of the clause before it
+                    low = start
                 if not trigger.crosses_sentences:
                     low = _sentence_start(sentence_of, start, low)
             reaches.append(_Span(trigger.category, start, end, low, high))
