@@ -1,8 +1,8 @@
 """Real questions: how the whole dialogue answers the corpus of questions people asked on
-public pages (tests/eval/corpus_dev.yaml, corpus_blind.yaml, and set F, corpus_f.yaml, written
-and labelled later by another helper from other pages), per category.
+public pages (tests/eval/corpus_dev.yaml, corpus_blind.yaml, and sets F and G, corpus_f.yaml and
+corpus_g.yaml, written and labelled later by other helpers from other pages), per category.
 
-    python bench/real_questions.py [dev|blind|f|all]
+    python bench/real_questions.py [dev|blind|f|g|all]
 
 Prints numbers; asserts nothing. Each case was labelled, by people who never saw the intents,
 with its urgency (emergency, doctor, none), its category and the answers that would fit.
@@ -39,6 +39,7 @@ PARTS = {
     "dev": ROOT / "tests" / "eval" / "corpus_dev.yaml",
     "blind": ROOT / "tests" / "eval" / "corpus_blind.yaml",
     "f": ROOT / "tests" / "eval" / "corpus_f.yaml",
+    "g": ROOT / "tests" / "eval" / "corpus_g.yaml",
 }
 CATEGORIES = ("topic", "red_flag", "emergency", "out_of_scope")
 DECLINED = ("decline", "not_understood", "animal")
@@ -92,7 +93,7 @@ def main(argv: list[str]) -> int:
     which = argv[0] if argv else "all"
     parts = list(PARTS) if which == "all" else [which]
     if any(p not in PARTS for p in parts):
-        print("usage: python bench/real_questions.py [dev|blind|f|all]", file=sys.stderr)
+        print("usage: python bench/real_questions.py [dev|blind|f|g|all]", file=sys.stderr)
         return 2
     skill = load_skill()
     for part in parts:
