@@ -355,6 +355,33 @@ def test_questions_about_emergencies_are_not_emergencies(text: str) -> None:
     ],
 )
 def test_how_long_something_was_taken_is_not_how_long_it_twitched(text: str) -> None:
+    # (a medicine the person takes, with a symptom, is its own kind: see below)
+    assert "persistent" not in check(text).kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm on amlodipine and since the summer my calves cramp every night",
+        "my dad takes bisoprolol daily and now his hands tremble",
+        "i think it might be the lexapro, my legs buzz and jump at night",
+        "could it really be my statin, my thighs have been twitching",
+    ],
+)
+def test_a_medicine_taken_with_a_symptom_is_worth_a_word_with_the_prescriber(text: str) -> None:
+    verdict = check(text)
+    assert verdict.level == RED_FLAG and "medicine" in verdict.kinds, verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i'm on sertraline, can i drink coffee",
+        "can statins cause twitching",
+        "what are the side effects of amlodipine",
+    ],
+)
+def test_a_medicine_without_a_symptom_is_no_red_flag(text: str) -> None:
     assert check(text).level is None
 
 

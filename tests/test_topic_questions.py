@@ -13,6 +13,7 @@ import pytest
 
 from assistant.app import load_data
 from assistant.dialogue import Skill
+from assistant.stages import Urgency
 
 QUESTIONS = Path(__file__).resolve().parent / "data" / "topic_questions.txt"
 FLOOR = 0.95
@@ -49,9 +50,14 @@ def test_questions_reach_their_answer(skill: Skill) -> None:
 
 
 def test_none_of_them_is_an_alarm(skill: Skill) -> None:
-    alarms = [
-        question
-        for _, question in _questions()
-        if skill.turn(skill.initial_state(), question)[1].urgency is not None
-    ]
+    """No emergency, and no red flag said instead of the answer. A note that closes the
+    answer is allowed: "i'm on adderall and my muscles twitch" is answered, then told to
+    talk to the prescriber (NHS), as a real story of a medicine and a symptom should be."""
+    alarms = []
+    for answer, question in _questions():
+        reply = skill.turn(skill.initial_state(), question)[1]
+        if reply.urgency is Urgency.EMERGENCY or (
+            reply.urgency is Urgency.DOCTOR and reply.intent != answer
+        ):
+            alarms.append(f"{question!r}: {reply.intent} {reply.urgency}")
     assert alarms == []
