@@ -433,6 +433,24 @@ def test_a_person_with_a_dog_is_still_a_person(matcher: Matcher) -> None:
     assert found.method != "animal"
 
 
+@pytest.mark.parametrize(
+    ("text", "not_this"),
+    [
+        # a charley horse is a cramp, not a horse
+        ("why do i get charley horses in my calves at night", None),
+        ("what are the little twitches, not the charley horses", None),
+        # "can't control it" is no question about birth control
+        ("sometimes my eyelid flickers and i can't control it, should i worry", "medications"),
+    ],
+)
+def test_everyday_phrases_are_not_taken_word_by_word(
+    matcher: Matcher, text: str, not_this: str | None
+) -> None:
+    found = matcher.match(text)
+    assert found.method != "animal"
+    assert found.intent is not None and found.intent != not_this, found
+
+
 def test_first_word_index_finds_what_trying_every_template_finds(intents, matcher) -> None:
     """The index only skips templates that cannot start with the utterance's first word."""
     everything = [p for ps in intents.patterns.values() for p in ps]
