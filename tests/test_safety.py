@@ -189,6 +189,10 @@ def test_a_question_about_medicines_is_not_a_red_flag(text: str) -> None:
         "i don't feel weak",
         "twitching but no trouble swallowing",
         "not really weak but twitchy",
+        # a denial inside the sign's own words
+        "my muscles have never wasted or anything",
+        "his calves are not shrinking",
+        "my hand muscles don't look any thinner",
     ],
 )
 def test_negated_red_flags_are_not_flagged(text: str) -> None:

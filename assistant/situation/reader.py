@@ -74,6 +74,13 @@ _PRECEDENCE: tuple[tuple[Category, Status], ...] = (
 )
 """Which category decides when several reach one sign (figurative and ``unless`` aside)."""
 
+INSIDE_NEGATION_SPAN = 5
+"""The longest sign (in words) a negation inside it can deny ("my muscles are not
+wasting"). A longer one spans clauses through its gaps ("this morning my legs went weak
+and now i can't lift my arms"), where a "not" describes the sign instead of denying it.
+Chosen with the evaluation sets: at 5 all of them hold; without the limit, three
+emergencies of red-team sets A and C were taken for denials."""
+
 OWN_NEGATION = 2
 """A negation within a sign's first two words is the sign's own ("not breathing", "can't
 breathe", "won't wake"); one further in is another clause's ("choking and no trouble
@@ -234,14 +241,20 @@ def _finding(
         # a trigger that starts inside the sign's own words does not modify it ("can't
         # breathe"), one that starts before it does ("worried i'm having a stroke"); time
         # words count wherever they are:
-        # "since this morning his legs have been getting weaker" happens now
-        if (r.start < start or r.start >= end or r.category in _NOW)
+        # "since this morning his legs have been getting weaker" happens now; and a
+        # negation inside the sign with sign words after it does, when the sign holds
+        # without it ("my muscles are not wasting", but not "seeing things that aren't there")
+        if (r.start < start or r.start >= end or r.category in _NOW
+            or (r.category is Category.NEGATED and r.end < end
+                and end - start <= INSIDE_NEGATION_SPAN
+                and _still_the_sign(sign, tokens, start, end, r)))
         and r.reach_start < end
         and start < r.reach_end
     ]
     reached = {r.category for r in reaching}
-    if any(r.category is Category.NEGATED and start <= r.start < start + OWN_NEGATION
-           and r.end <= end for r in reaches):
+    own = [r for r in reaches if r.category is Category.NEGATED
+           and start <= r.start < start + OWN_NEGATION and r.end <= end]
+    if own and not any(_still_the_sign(sign, tokens, start, end, r) for r in own):
         reached.discard(Category.NEGATED)  # "no, he's not breathing": the sign is the negation
     nows = [_distance(r, start, end) for r in reaching if r.category in _NOW]
     if nows and reached & _TIME_BOUND:
@@ -259,6 +272,22 @@ def _finding(
     if status is Status.AFFIRMED and sign.escalates_to and Category.ACUTE in reached:
         kind = sign.escalates_to  # "my left arm went weak a few minutes ago": a stroke sign
     return Finding(sign.name, kind, status, start, end, said, context)
+
+
+def _still_the_sign(sign: Sign, tokens: tuple[str, ...], start: int, end: int,
+                    negation: _Span) -> bool:
+    """Whether the sign's words still make the sign without this negation: then it is no
+    part of the sign but says the person does not have it ("my muscles are not wasting",
+    "have never wasted"); "can not breathe" without "not" is no sign, so there the
+    negation is the sign's own."""
+    kept = tokens[start:negation.start] + tokens[negation.end:end]
+    if not kept:
+        return False
+    text = " " + " ".join(kept) + " "
+    # the whole of what is left must be the sign, not a shorter phrase inside it:
+    # "seeing things that are not there" less its "not" holds "seeing things that", which
+    # is a sign too, but the words left over ("are there") are not
+    return any(m.start(1) == 1 and m.end(1) >= len(text) - 1 for m in sign.regex.finditer(text))
 
 
 def _status(reached: set[Category], sign: Sign) -> Status:
