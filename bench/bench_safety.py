@@ -63,6 +63,7 @@ def main() -> None:
     print(f"sign lexicon and context triggers loaded in {took:.0f} ms "
           f"({len(lexicon.signs)} signs, {len(lexicon.triggers)} triggers)")
     skill = load_skill()
+    skill.matcher.warm_up()  # as a conversation does at start (see bench/bench_matcher.py)
     said = []
     for name in ("cases.yaml", "holdout.yaml", "holdout3.yaml", *REDTEAM):
         path = CASES_FILE.parent / name

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from assistant.emergency_number import system_locale
 
     skill = load_skill(args.intents, args.knowledge)
+    skill.matcher.warm_up()  # about 60 ms once: no question of the conversation waits for it
     speaker = None
     if args.speak:
         from assistant.commands._speak import TextSpeaker
