@@ -128,6 +128,9 @@ class _Parser:
             options.append(self.sequence(closing=closing))
             nullable = nullable or self.nullable
         suffix = self.expect(closing)
+        # stemming makes some alternatives the same ("looks|look|looking" -> "look"): each
+        # is kept once, which changes no match and shortens what start-up must compile
+        options = list(dict.fromkeys(options))
         return "(?:" + "|".join(options) + ")" + suffix, nullable or suffix != ""
 
     def group(self) -> str:
