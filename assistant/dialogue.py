@@ -492,7 +492,14 @@ class Skill:
             return None
         asked_state, answer = self._in_light_of(asked_state, answer, verdict, situation)
         leads = " ".join(dict.fromkeys(f.kind.lead for f in verdict.signs))
-        spoken = f"{answer.text} {leads}"
+        said = answer.text
+        disclaimer = self.knowledge.disclaimer
+        if not state.disclaimer_given and said.endswith(f" {disclaimer}"):
+            # the advice that closes the answer sends them to a doctor already: the
+            # disclaimer waits for the next answer, and this one stays short for the ear
+            said = said[: -len(disclaimer) - 1]
+            asked_state = replace(asked_state, disclaimer_given=False)
+        spoken = f"{said} {leads}"
         return (replace(asked_state, last_reply=spoken),
                 replace(answer, text=spoken, urgency=Urgency.DOCTOR))
 

@@ -262,6 +262,22 @@ def test_weeks_of_twitching_answer_the_question_and_close_with_the_advice(skill:
     assert answer.text.startswith(skill.knowledge.answers["caffeine"].text.split(".")[0])
 
 
+def test_spreading_twitches_answer_the_question_and_close_with_the_advice(skill: Skill):
+    """Spreading calls for a doctor's check, and the question asked is answered first; the
+    closing advice already sends them to a doctor, so the disclaimer waits for the next
+    answer (short for the ear), and is said there."""
+    spreading = skill.lexicon.kinds["doctor/spreading"]
+    _, (answer, later) = talk(
+        skill, "my twitching started in my eyelid and has spread to my calves, is it stress",
+        "can coffee make it worse",
+    )
+    assert (answer.kind, answer.urgency) == ("answer", Urgency.DOCTOR)
+    assert answer.intent == "anxiety"
+    assert answer.text.endswith(spreading.lead)
+    assert skill.knowledge.disclaimer not in answer.text
+    assert skill.knowledge.disclaimer in later.text
+
+
 def test_weakness_with_weeks_of_twitching_still_leads_with_the_advice(skill: Skill) -> None:
     _, (answer,) = talk(skill, "my calf has twitched for three weeks and my leg feels weak")
     assert (answer.intent, answer.kind, answer.urgency) == ("red_flag", "safety", Urgency.DOCTOR)
