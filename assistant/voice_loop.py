@@ -52,6 +52,12 @@ Korean test model decoded "커피" as "가" after 0.8 s of leading silence and r
 (8 of 8 test phrases at 0.2 and 0.3 s; 7 of 8 at 0.1, 0.4 and 0.8 s), and silence is no
 longer decoded at all while idle. 0.2 s rather than 0.3: the lead-in is decoded in a burst
 when speech starts, and on the Korean test model (0.8x real time here) that burst is lag."""
+MAX_WHOLE_DECODE_SECONDS = 6.0
+"""Longest utterance decoded again as one piece after the recogniser cut it at a pause.
+Decoding blocks the loop: the Korean test model decodes at about 0.8x real time here (21 ms
+per 32 ms block), so a 30 s story decoded again would leave the microphone unread for
+20-odd seconds, and the next questions would be lost. The questions a pause splits ("why do
+my calves ... twitch after running") last a few seconds; a longer story keeps its pieces."""
 MIC_BLOCK_SECONDS = 0.1
 """Microphone block. 32 ms blocks (one Silero frame) were tried: the endpoint came about
 35 ms sooner, but in full runs of the end-to-end tests the Korean test model misheard the
@@ -469,10 +475,15 @@ class VoiceLoop:
         from assistant.speech.recognizer import fuller_transcript, join_transcripts
 
         rest = join_transcripts([*self._segments[resumed is not None:], final])
-        if resumed is not None:
+        audio = heard if resumed is None else resumed.audio + heard
+        seconds = len(audio) / 2 / self.mic.sample_rate
+        if (resumed is not None or self._segments) and seconds > MAX_WHOLE_DECODE_SECONDS:
+            LOG.debug("too long to decode again (%.1f s): kept as heard", seconds)
+            transcript = rest if resumed is None else join_transcripts([resumed.transcript, rest])
+        elif resumed is not None:
             # the question, then what they went on to say: decoded as one utterance, since
             # the second part alone need not be a sentence ("커피" ... "근육 경련")
-            whole = self.recognizer.decode(resumed.audio + heard)
+            whole = self.recognizer.decode(audio)
             LOG.debug("went on: %r + %r, decoded whole: %r",
                       resumed.transcript.text, rest.text, whole.text)
             transcript = fuller_transcript(whole, join_transcripts([resumed.transcript, rest]))

@@ -73,6 +73,10 @@ def main() -> int:
             result = bl.turn(audio, loop, monitor, clips[name], None if play is None else
                              clips["stop"], expect, play=play or 0.0)
             now = time.monotonic()
+            if not result.answered and len(rows) - sum(r["answered"] for r in rows) < 3:
+                # the first misses are shown with the loop's log, so a failed CI run says why
+                print(f"missed turn {n} ({name}); the loop's log:\n    "
+                      + "\n    ".join(loop.text(stream="err")[-25:]), flush=True)
             rows.append({
                 "turn": n, "t": round(now - start, 2), "question": name,
                 "answered": int(result.answered),
