@@ -78,8 +78,8 @@ INSIDE_NEGATION_SPAN = 5
 """The longest sign (in words) a negation inside it can deny ("my muscles are not
 wasting"). A longer one spans clauses through its gaps ("this morning my legs went weak
 and now i can't lift my arms"), where a "not" describes the sign instead of denying it.
-Chosen with the evaluation sets: at 5 all of them hold; without the limit, three
-emergencies of red-team sets A and C were taken for denials."""
+Chosen with the evaluation sets: at 5 all of them hold; without the limit, two
+emergencies of red-team set C were taken for denials."""
 
 OWN_NEGATION = 2
 """A negation within a sign's first two words is the sign's own ("not breathing", "can't
