@@ -262,6 +262,9 @@ def test_a_real_fall_is_still_a_fall() -> None:
         ("the skin above his collarbone sucks in every time he breathes", "breathing"),
         ("a wasp got her and now her voice has gone croaky and there are hives", "allergy"),
         ("my arms are weaker than they were an hour ago", "rapid_weakness"),
+        # a hand or arm that slides off what it rested on (D004's steering wheel), elsewhere
+        ("her arm just flopped off the armrest and she can't lift it", "stroke"),
+        ("my fingers slipped off the handlebars and now i can't grip", "stroke"),
     ],
 )
 def test_emergencies(text: str, kind: str) -> None:
