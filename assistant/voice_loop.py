@@ -32,6 +32,7 @@ from assistant.audio.source_watch import Source, SourceWatcher
 from assistant.dialogue import SETTING_ACTIONS, Skill, State
 from assistant.emergency_number import system_locale
 from assistant.errors import AssistantError, AudioError, SpeechOutputError
+from assistant.speech.recognizer import fuller_transcript, join_transcripts
 from assistant.stages import Answer, Transcript, Urgency
 from assistant.wake import WakeGate
 
@@ -161,11 +162,11 @@ class VoiceLoop:
         """Microphone audio of the utterance being recognised (for the own-voice check)."""
         self.endpointer: Endpointer | None = None
         self._segments: list[Transcript] = []
+        """Segments of this utterance the recogniser closed on its own (pauses inside it)."""
         self._preroll: collections.deque[bytes] = collections.deque(
             maxlen=max(1, round(PRE_ROLL_SECONDS / MIC_BLOCK_SECONDS))
         )
         """The last moments of silence, fed to the recogniser when speech starts."""
-        """Segments of this utterance the recogniser closed on its own (pauses inside it)."""
         self._resume: _Resumable | None = None
         self._resumed_from: _Resumable | None = None
         """The early answer this utterance continues, once the person went on speaking."""
@@ -441,11 +442,12 @@ class VoiceLoop:
         partial = self.recognizer.partial()
         so_far = " ".join([*(s.text for s in self._segments), partial])
         words = self._words(so_far)
-        if self._resumed_from is not None and words is not Words.COMPLETE:
-            # what they went on to say may be whole on its own ("stop", a new question)
-            rest_words = " ".join([*(s.text for s in self._segments[1:]), partial])
-            if self._words(rest_words) is Words.COMPLETE:
-                words = Words.COMPLETE
+        if (
+            self._resumed_from is not None
+            and words is not Words.COMPLETE
+            and self._words(self._went_on(partial)) is Words.COMPLETE
+        ):
+            words = Words.COMPLETE  # what they went on to say is whole on its own ("stop")
         ended = self.endpointer.decide(words)
         if ended is None:
             return
@@ -460,8 +462,7 @@ class VoiceLoop:
             whole = [" ".join([*said, a.text]) for a in final.alternatives[:3]]
             if all(self._words(t) is not Words.COMPLETE for t in [decoded, *whole]) and not (
                 self._resumed_from is not None
-                and self._words(" ".join([*(s.text for s in self._segments[1:]), final.text]))
-                is Words.COMPLETE
+                and self._words(self._went_on(final.text)) is Words.COMPLETE
             ):
                 if final.text:
                     self._segments.append(final)
@@ -472,8 +473,6 @@ class VoiceLoop:
                 final = Transcript("", 0.0)
         heard = b"".join(self._heard)
         resumed, self._resumed_from = self._resumed_from, None
-        from assistant.speech.recognizer import fuller_transcript, join_transcripts
-
         rest = join_transcripts([*self._segments[resumed is not None:], final])
         audio = heard if resumed is None else resumed.audio + heard
         seconds = len(audio) / 2 / self.mic.sample_rate
@@ -521,6 +520,11 @@ class VoiceLoop:
         ):
             self._resume = _Resumable(time.monotonic() + RESUME_SECONDS, before, turns,
                                       self.state, self.turns, transcript, heard)
+
+    def _went_on(self, last: str) -> str:
+        """After an early answer was stopped, what the person went on to say: the segments
+        after the question (its own transcript is the first), then ``last``."""
+        return " ".join([*(s.text for s in self._segments[1:]), last])
 
     def _only_a_stop(self, text: str) -> bool:
         found = self.skill.understand(text)
